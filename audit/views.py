@@ -1,0 +1,90 @@
+import datetime
+import json
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from vectis.access import require_role
+from vectis.csvsafe import csv_line_writer
+from vectis.models import Role, User
+
+from .models import AuditEvent
+
+CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", "customer_id", "ip_address", "details"]
+
+
+class AuditFilterForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=User.objects.all(), required=False, empty_label="Anyone")
+    action = forms.ChoiceField(required=False)
+    customer = forms.IntegerField(required=False, widget=forms.Select)
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from customers.models import Customer
+
+        actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
+        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in sorted(actions)]
+        self.fields["customer"].widget.choices = [("", "Any customer")] + list(Customer.objects.values_list("id", "name"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("date_from") and cleaned.get("date_to") and cleaned["date_from"] > cleaned["date_to"]:
+            self.add_error("date_to", "“To” is before “From”.")
+        return cleaned
+
+
+def audit_events_filtered(form):
+    events = AuditEvent.objects.select_related("actor")
+    if not form.is_valid():
+        return events.none()
+    data = form.cleaned_data
+    if data.get("user"):
+        events = events.filter(actor=data["user"])
+    if data.get("action"):
+        events = events.filter(action=data["action"])
+    if data.get("customer"):
+        events = events.filter(customer_id=data["customer"])
+    zone = timezone.get_current_timezone()
+    if data.get("date_from"):
+        events = events.filter(at__gte=datetime.datetime.combine(data["date_from"], datetime.time.min, zone))
+    if data.get("date_to"):
+        events = events.filter(at__lt=datetime.datetime.combine(data["date_to"] + datetime.timedelta(days=1), datetime.time.min, zone))
+    return events
+
+
+@require_role(Role.ADMIN)
+def audit_list(request):
+    form = AuditFilterForm(request.GET or None)
+    events = audit_events_filtered(form) if request.GET else AuditEvent.objects.select_related("actor")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/list.html", {"form": form, "page": page, "qs": query.urlencode()})
+
+
+@require_role(Role.ADMIN)
+def audit_export(request):
+    form = AuditFilterForm(request.GET or None)
+    events = audit_events_filtered(form) if request.GET else AuditEvent.objects.select_related("actor")
+    line = csv_line_writer()
+
+    def rows():
+        yield line(CSV_COLUMNS)
+        for event in events.iterator(chunk_size=2000):
+            yield line([
+                event.at.isoformat(), event.actor_id or "", event.actor_label, event.action, event.target_type,
+                event.target_id, event.customer_id or "", event.ip_address or "", _json(event.details),
+            ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="vectis-audit-{timezone.now():%Y%m%d-%H%M}.csv"'
+    return response
+
+
+def _json(value):
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)

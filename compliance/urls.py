@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "compliance"
+
+urlpatterns = [
+    path("", views.compliance_index, name="index"),
+]

@@ -1,0 +1,137 @@
+"""CSV import of customers with their domains: plan first, then apply all or nothing.
+
+The same text is planned twice: once for the preview and again inside the
+transaction that applies it, so a change made between preview and confirm
+can never slip a bad row in.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from audit.log import audit_log
+
+from .domains import domain_candidates
+from .forms import split_domains
+from .models import Customer
+from .services import customer_create, customer_update, domain_add, domain_validate_for_customer
+
+MAX_ROWS = 5000
+
+
+@dataclass
+class RowPlan:
+    line: int
+    name: str
+    action: str = "unchanged"  # create | update | unchanged | error
+    new_domains: list = field(default_factory=list)
+    existing_domains: list = field(default_factory=list)
+    notes: str | None = None
+    errors: list = field(default_factory=list)
+    customer: Customer | None = None
+
+
+@dataclass
+class ImportPlan:
+    rows: list
+    file_errors: list
+
+    @property
+    def has_errors(self):
+        return bool(self.file_errors) or any(row.errors for row in self.rows)
+
+    def count(self, action):
+        return sum(1 for row in self.rows if row.action == action)
+
+    @property
+    def summary(self):
+        return f"{self.count('create')} to create, {self.count('update')} to update, {self.count('unchanged')} unchanged"
+
+
+def import_plan(text):
+    reader = csv.DictReader(io.StringIO(text))
+    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = {"name", "domains"} - set(headers)
+    if missing:
+        return ImportPlan([], [f"The header row must have the columns name and domains (missing: {', '.join(sorted(missing))})."])
+    reader.fieldnames = headers
+    rows, file_errors = [], []
+    seen_names, seen_domains = {}, {}
+    existing = {c.name.lower(): c for c in Customer.objects.prefetch_related("domains")}
+    for index, record in enumerate(reader):
+        line = index + 2
+        if index >= MAX_ROWS:
+            file_errors.append(f"The file has more than {MAX_ROWS} rows; split it.")
+            break
+        if None in record:
+            rows.append(RowPlan(line, (record.get("name") or "").strip(), "error", errors=["This row has more columns than the header."]))
+            continue
+        rows.append(_row_plan(line, record, existing, seen_names, seen_domains))
+    if not rows and not file_errors:
+        file_errors.append("The file has no rows after the header.")
+    return ImportPlan(rows, file_errors)
+
+
+def _row_plan(line, record, existing, seen_names, seen_domains):
+    name = (record.get("name") or "").strip()
+    row = RowPlan(line, name)
+    if not name:
+        row.errors.append("The name is empty.")
+    elif name.lower() in seen_names:
+        row.errors.append(f"{name} appears again (first on line {seen_names[name.lower()]}); put all its domains on one row.")
+    else:
+        seen_names[name.lower()] = line
+    customer = existing.get(name.lower())
+    row.customer = customer
+    current = {d.domain for d in customer.domains.all()} if customer else set()
+    for raw in split_domains(record.get("domains")):
+        try:
+            domain = domain_validate_for_customer(raw, customer=customer)
+        except ValidationError as error:
+            row.errors.extend(error.messages)
+            continue
+        clash = next((seen_domains[c] for c in domain_candidates(domain) if c in seen_domains), None)
+        clash = clash or next((v for d, v in seen_domains.items() if d.endswith("." + domain)), None)
+        if clash and clash[0] != name.lower():
+            row.errors.append(f"{domain} overlaps a domain of {clash[1]} on line {clash[2]}.")
+            continue
+        seen_domains[domain] = (name.lower(), name, line)
+        if domain in current:
+            row.existing_domains.append(domain)
+        elif domain not in row.new_domains:
+            row.new_domains.append(domain)
+    notes = (record.get("notes") or "").strip()
+    if customer is None:
+        row.notes = notes
+        if not row.new_domains and not row.errors:
+            row.errors.append("A new customer needs at least one domain.")
+        row.action = "create"
+    elif row.new_domains or (notes and notes != customer.notes):
+        row.notes = notes if notes and notes != customer.notes else None
+        row.action = "update"
+    if row.errors:
+        row.action = "error"
+    return row
+
+
+def import_apply(*, actor, text, request=None):
+    """Apply the file in one transaction; return the plan. Nothing is written if any row fails."""
+    with transaction.atomic():
+        plan = import_plan(text)
+        if plan.has_errors:
+            return plan
+        for row in plan.rows:
+            if row.action == "create":
+                customer_create(actor=actor, name=row.name, notes=row.notes or "", domains=row.new_domains, request=request)
+            elif row.action == "update":
+                if row.notes is not None:
+                    customer_update(actor=actor, customer=row.customer, name=row.customer.name, notes=row.notes, request=request)
+                for domain in row.new_domains:
+                    domain_add(actor=actor, customer=row.customer, domain=domain, request=request)
+        audit_log(actor=actor, action="customer.import", request=request,
+                  details={"created": plan.count("create"), "updated": plan.count("update"),
+                           "unchanged": plan.count("unchanged")})
+    return plan

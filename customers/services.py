@@ -1,0 +1,114 @@
+"""Writes to customers, domains and contacts. Each one writes its audit row."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from audit.log import audit_log
+
+from .domains import DomainError, domain_candidates, domain_display, domain_normalise
+from .models import Contact, Customer, CustomerDomain, OwnDomain
+
+
+def domain_validate_for_customer(raw, *, customer=None):
+    """Normalise `raw` and check it may belong to `customer`; raise ValidationError."""
+    try:
+        domain = domain_normalise(raw)
+    except DomainError as error:
+        raise ValidationError(str(error)) from None
+    own = set(OwnDomain.objects.values_list("domain", flat=True))
+    if any(candidate in own for candidate in domain_candidates(domain)):
+        raise ValidationError(f"{domain_display(domain)} is your own (MSP) domain, not a customer's.")
+    clash = (
+        CustomerDomain.objects.select_related("customer")
+        .filter(domain__in=domain_candidates(domain))
+        .exclude(customer=customer)
+        .first()
+    )
+    if clash is None:
+        clash = (
+            CustomerDomain.objects.select_related("customer")
+            .filter(domain__endswith="." + domain)
+            .exclude(customer=customer)
+            .first()
+        )
+    if clash is not None:
+        if clash.domain == domain:
+            raise ValidationError(f"{domain_display(domain)} already belongs to {clash.customer.name}.")
+        raise ValidationError(
+            f"{domain_display(domain)} overlaps {domain_display(clash.domain)}, which belongs to "
+            f"{clash.customer.name}: one address must match exactly one customer."
+        )
+    return domain
+
+
+@transaction.atomic
+def customer_create(*, actor, name, notes="", domains=(), request=None):
+    customer = Customer.objects.create(name=name.strip(), notes=notes)
+    audit_log(actor=actor, action="customer.create", target=customer, customer_id=customer.pk,
+              details={"name": customer.name}, request=request)
+    for domain in domains:
+        domain_add(actor=actor, customer=customer, domain=domain, request=request)
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, actor, customer, name, notes, request=None):
+    changed = {}
+    if customer.name != name.strip():
+        changed["name"] = [customer.name, name.strip()]
+    if customer.notes != notes:
+        changed["notes"] = "changed"
+    customer.name, customer.notes = name.strip(), notes
+    customer.save()
+    if changed:
+        audit_log(actor=actor, action="customer.update", target=customer, customer_id=customer.pk,
+                  details=changed, request=request)
+    return customer
+
+
+@transaction.atomic
+def customer_delete(*, actor, customer, request=None):
+    details = {"name": customer.name, "domains": list(customer.domains.values_list("domain", flat=True))}
+    customer_id = customer.pk
+    audit_log(actor=actor, action="customer.delete", target=customer, customer_id=customer_id,
+              details=details, request=request)
+    customer.delete()
+    _forget_unmatched()
+
+
+def domain_add(*, actor, customer, domain, request=None):
+    """Add an already-validated, normalised domain."""
+    row = CustomerDomain.objects.create(customer=customer, domain=domain)
+    audit_log(actor=actor, action="domain.add", target=row, customer_id=customer.pk,
+              details={"domain": domain, "customer": customer.name}, request=request)
+    return row
+
+
+@transaction.atomic
+def domain_remove(*, actor, domain_row, request=None):
+    customer = domain_row.customer
+    audit_log(actor=actor, action="domain.remove", target=domain_row, customer_id=customer.pk,
+              details={"domain": domain_row.domain, "customer": customer.name}, request=request)
+    domain_row.delete()
+    _forget_unmatched()
+
+
+def contact_add(*, actor, customer, name, email, request=None):
+    contact = Contact.objects.create(customer=customer, name=name.strip(), email=email.strip().lower())
+    audit_log(actor=actor, action="contact.add", target=contact, customer_id=customer.pk,
+              details={"email": contact.email}, request=request)
+    return contact
+
+
+def contact_remove(*, actor, contact, request=None):
+    audit_log(actor=actor, action="contact.remove", target=contact, customer_id=contact.customer_id,
+              details={"email": contact.email}, request=request)
+    contact.delete()
+
+
+def _forget_unmatched():
+    """Drop communications that no longer touch any customer (filled in by the
+    communications feature; a no-op until it registers its cleanup)."""
+    from . import retention
+
+    retention.communications_forget_unmatched()

@@ -1,0 +1,109 @@
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.urls import reverse
+
+from audit.log import audit_log
+from audit.models import AuditEvent
+from customers.models import Customer
+from vectis.models import Role, User
+
+from .conftest import PASSWORD
+
+
+def actions():
+    return list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+
+
+def test_login_logout_and_failed_login_are_logged(client, admin_user):
+    client.post(reverse("login"), {"username": "ada", "password": "wrong"})
+    client.post(reverse("login"), {"username": "ada", "password": PASSWORD})
+    client.post(reverse("logout"))
+    assert actions() == ["auth.login_failed", "auth.login", "auth.logout"]
+    failed = AuditEvent.objects.get(action="auth.login_failed")
+    assert failed.actor is None and failed.details == {"username": "ada"}
+    assert "wrong" not in str(failed.details)
+
+
+def test_user_and_role_changes_are_logged(admin_client, admin_user):
+    admin_client.post(reverse("users"), {"username": "tech", "work_email": "Tech@MSP.example", "role": "member",
+                                         "password": "a-long-enough-password"})
+    tech = User.objects.get(username="tech")
+    assert tech.work_email == "tech@msp.example"
+    admin_client.post(reverse("user_edit", args=[tech.pk]), {"work_email": "tech@msp.example", "role": "viewer",
+                                                               "is_active": "on", "time_zone": ""})
+    admin_client.post(reverse("user_edit", args=[tech.pk]), {"work_email": "tech@msp.example", "role": "viewer",
+                                                               "time_zone": ""})
+    assert actions() == ["user.create", "user.role_change", "user.deactivate"]
+    row = AuditEvent.objects.get(action="user.role_change")
+    assert row.actor == admin_user and row.target_id == str(tech.pk)
+    assert row.details["changes"]["role"] == ["member", "viewer"]
+    assert "a-long-enough-password" not in str(AuditEvent.objects.get(action="user.create").details)
+
+
+def test_customer_and_domain_changes_are_logged(admin_client):
+    admin_client.post(reverse("customers:create"), {"name": "Northwind", "domains": "northwind.example", "notes": ""})
+    customer = Customer.objects.get()
+    admin_client.post(reverse("customers:edit", args=[customer.pk]), {"name": "Northwind Traders", "domains": "nw.example", "notes": "x"})
+    domain = customer.domains.get(domain="nw.example")
+    admin_client.post(reverse("customers:domain_remove", args=[customer.pk, domain.pk]))
+    admin_client.post(reverse("customers:contact_add", args=[customer.pk]), {"name": "Nan", "email": "nan@northwind.example"})
+    admin_client.post(reverse("customers:delete", args=[customer.pk]), {"confirm_name": "Northwind Traders"})
+    assert actions() == ["customer.create", "domain.add", "customer.update", "domain.add", "domain.remove",
+                         "contact.add", "customer.delete"]
+    assert set(AuditEvent.objects.values_list("customer_id", flat=True)) == {customer.pk}
+    assert not Customer.objects.exists()
+
+
+def test_details_refuse_secrets_and_bodies(db):
+    with pytest.raises(ValueError):
+        audit_log(actor=None, action="x", details={"client_secret": "s"})
+    with pytest.raises(ValueError):
+        audit_log(actor=None, action="x", details={"message": {"body": "<p>hi</p>"}})
+    assert AuditEvent.objects.count() == 0
+
+
+def test_rows_cannot_be_changed_from_python(db):
+    row = audit_log(actor=None, action="x")
+    with pytest.raises(ValueError):
+        row.save()
+    with pytest.raises(ValueError):
+        row.delete()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL")
+@pytest.mark.parametrize("statement", ["UPDATE audit_auditevent SET action = 'forged'", "DELETE FROM audit_auditevent"])
+def test_postgres_trigger_rejects_update_and_delete(db, statement):
+    audit_log(actor=None, action="x")
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+    assert actions() == ["x"]
+    with pytest.raises(DatabaseError):
+        with transaction.atomic():
+            AuditEvent.objects.all().update(action="forged")
+    with pytest.raises(DatabaseError):
+        with transaction.atomic():
+            AuditEvent.objects.all().delete()
+
+
+def test_audit_page_filters_paginates_and_exports(admin_client, admin_user, member_user):
+    customer = Customer.objects.create(name="Northwind")
+    for i in range(60):
+        audit_log(actor=member_user, action="body.fetch", customer_id=customer.pk, details={"n": i})
+    audit_log(actor=admin_user, action="customer.update", details={"name": "=HYPERLINK(evil)"})
+    page = admin_client.get(reverse("audit:list"), {"user": member_user.pk, "action": "body.fetch", "customer": customer.pk})
+    assert page.status_code == 200
+    assert "Page 1 of 2" in page.content.decode()
+    assert "customer.update</code>" not in page.content.decode()
+    export = admin_client.get(reverse("audit:export"), {"action": "customer.update"})
+    text = b"".join(export.streaming_content).decode()
+    lines = text.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("at,actor_id")
+    assert "'=HYPERLINK" in text or "\"{\"\"name\"\": \"\"=HYPERLINK" in text
+    bad_range = admin_client.get(reverse("audit:list"), {"date_from": "2026-02-01", "date_to": "2026-01-01"})
+    assert "before “From”" in bad_range.content.decode()
+
+
+def test_audit_page_is_admin_only(member_client, viewer_client):
+    assert member_client.get(reverse("audit:list")).status_code == 403
+    assert viewer_client.get(reverse("audit:export")).status_code == 403

@@ -1,0 +1,73 @@
+"""docker-compose.yml cannot run here (no Docker engine), so check it by reading:
+its services and commands must match the project's real entry points."""
+
+import importlib
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def test_services_present():
+    assert set(SERVICES) == {"postgres", "redis", "migrate", "web", "worker", "beat"}
+
+
+def test_web_serves_the_wsgi_application_with_gunicorn():
+    command = SERVICES["web"]["command"]
+    assert command[0] == "gunicorn"
+    module, attribute = command[1].split(":")
+    assert callable(getattr(importlib.import_module(module), attribute))
+    assert "healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
+
+
+def test_worker_and_beat_use_the_project_celery_app():
+    from vectis import celery_app
+
+    for name in ("worker", "beat"):
+        command = SERVICES[name]["command"]
+        assert command[:3] == ["celery", "-A", "vectis"]
+        assert command[3] == name
+    assert celery_app.main == "vectis"
+    assert SERVICES["beat"]["deploy"]["replicas"] == 1
+
+
+def test_beat_schedule_names_real_tasks():
+    from django.conf import settings
+
+    from vectis import celery_app
+
+    celery_app.loader.import_default_modules()
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert entry["task"] in celery_app.tasks, entry["task"]
+
+
+def test_migrate_runs_first_and_others_wait():
+    assert SERVICES["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert (ROOT / "manage.py").is_file()
+    for name in ("web", "worker", "beat"):
+        depends = SERVICES[name]["depends_on"]
+        assert depends["migrate"]["condition"] == "service_completed_successfully"
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+    for name in ("postgres", "redis"):
+        assert "healthcheck" in SERVICES[name]
+
+
+def test_environment_variables_are_ones_settings_reads():
+    settings_source = (ROOT / "vectis" / "settings.py").read_text()
+    for name in SERVICES["web"]["environment"]:
+        assert f'"{name}"' in settings_source, f"settings.py never reads {name}"
+
+
+def test_dockerfile_copies_every_package_and_runs_gunicorn():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    packages = [p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file() and p.name != "tests"]
+    for package in packages:
+        assert re.search(rf"^COPY {package} \./{package}$", dockerfile, re.M), package
+    for folder in ("templates", "static"):
+        assert f"COPY {folder} ./{folder}" in dockerfile
+    assert '"vectis.wsgi:application"' in dockerfile

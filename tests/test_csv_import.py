@@ -1,0 +1,85 @@
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from customers.csv_import import import_apply, import_plan
+from customers.models import Customer, CustomerDomain
+
+GOOD = """name,domains,notes
+Northwind Traders,northwind.example;northwind.co.uk,Gold plan
+Fabrikam,fabrikam.example,
+"""
+
+BAD = """name,domains,notes
+Contoso,contoso.example,
+Gmail Lovers,gmail.com,
+,nameless.example,
+Dupe,contoso.example,
+"""
+
+
+def upload(client, text, name="customers.csv"):
+    return client.post(reverse("customers:import"), {"file": SimpleUploadedFile(name, text.encode(), "text/csv")})
+
+
+def test_good_file_previews_then_imports(admin_client, admin_user):
+    response = upload(admin_client, GOOD)
+    assert response.status_code == 200
+    assert b"2 to create" in response.content
+    assert Customer.objects.count() == 0  # preview changes nothing
+    response = admin_client.post(reverse("customers:import"), {"confirm": "1"})
+    assert response.status_code == 302
+    assert set(Customer.objects.values_list("name", flat=True)) == {"Northwind Traders", "Fabrikam"}
+    assert set(CustomerDomain.objects.values_list("domain", flat=True)) == {
+        "northwind.example", "northwind.co.uk", "fabrikam.example"}
+    assert Customer.objects.get(name="Northwind Traders").notes == "Gold plan"
+    assert AuditEvent.objects.filter(action="customer.import").count() == 1
+    assert AuditEvent.objects.filter(action="domain.add").count() == 3
+
+
+def test_bad_rows_import_nothing_and_say_why(admin_client):
+    response = upload(admin_client, BAD)
+    body = response.content.decode()
+    assert "Nothing was imported" in body
+    assert "free-mail" in body
+    assert "The name is empty" in body
+    assert "contoso.example overlaps a domain of Contoso on line 2" in body
+    assert Customer.objects.count() == 0
+    # Confirming without a clean preview does nothing either.
+    admin_client.post(reverse("customers:import"), {"confirm": "1"})
+    assert Customer.objects.count() == 0
+
+
+def test_reimport_creates_no_duplicates(db, admin_user):
+    import_apply(actor=admin_user, text=GOOD)
+    plan = import_plan(GOOD)
+    assert [row.action for row in plan.rows] == ["unchanged", "unchanged"]
+    import_apply(actor=admin_user, text=GOOD + "Fabrikam Two,fabrikam2.example,\n")
+    assert Customer.objects.count() == 3
+    assert CustomerDomain.objects.count() == 4
+    # Adding a domain to an existing customer is an update, matched by name case-insensitively.
+    plan = import_apply(actor=admin_user, text="name,domains\nfabrikam,fabrikam.example;fabrikam.net\n")
+    assert [row.action for row in plan.rows] == ["update"]
+    assert set(Customer.objects.get(name="Fabrikam").domains.values_list("domain", flat=True)) == {
+        "fabrikam.example", "fabrikam.net"}
+
+
+def test_a_failure_inside_apply_rolls_everything_back(db, admin_user):
+    text = GOOD + "Broken,broken.example;northwind.example,\n"
+    plan = import_apply(actor=admin_user, text=text)
+    assert plan.has_errors
+    assert Customer.objects.count() == 0
+
+
+def test_missing_header_and_encoding(admin_client):
+    response = upload(admin_client, "customer,domain\nA,a.example\n")
+    assert "must have the columns name and domains" in response.content.decode()
+    response = admin_client.post(reverse("customers:import"), {
+        "file": SimpleUploadedFile("x.csv", "name,domains\nÅ,a.example\n".encode("latin-1"))})
+    assert "not UTF-8" in response.content.decode()
+    assert Customer.objects.count() == 0
+
+
+def test_members_cannot_import(member_client):
+    assert upload(member_client, GOOD).status_code == 403
+    assert Customer.objects.count() == 0

@@ -1,0 +1,113 @@
+"""Every URL the project defines, requested as anonymous, viewer, member and admin.
+
+A new URL pattern without a row here fails `test_every_url_is_in_the_matrix`,
+and a view whose decorator disagrees with its row fails too, so access rules
+cannot drift silently.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from customers.models import Contact, Customer, CustomerDomain
+from vectis.models import Role
+
+from .conftest import make_user
+
+ANY = {"admin", "member", "viewer"}
+ADMIN = {"admin"}
+PUBLIC = "public"
+
+# url name -> roles allowed (or PUBLIC). Kwargs are filled from the fixture objects.
+MATRIX = {
+    "home": ANY,
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "healthz": PUBLIC,
+    "account": ANY,
+    "users": ADMIN,
+    "user_edit": ADMIN,
+    "audit:list": ADMIN,
+    "audit:export": ADMIN,
+    "customers:list": ANY,
+    "customers:create": ADMIN,
+    "customers:import": ADMIN,
+    "customers:hub": ANY,
+    "customers:edit": ADMIN,
+    "customers:delete": ADMIN,
+    "customers:domain_remove": ADMIN,
+    "customers:contact_add": ADMIN,
+    "customers:contact_remove": ADMIN,
+    "security:rollup": ANY,
+    "compliance:index": ANY,
+    "integrations:index": ADMIN,
+}
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            yield from _walk(entry.url_patterns, namespace)
+        elif isinstance(entry, URLPattern):
+            yield f"{prefix}{entry.name}", entry
+
+
+def project_urls():
+    return [(name, pattern) for name, pattern in _walk(get_resolver().url_patterns)
+            if not pattern.lookup_str.startswith("django.")]
+
+
+def test_every_url_is_in_the_matrix():
+    names = {name for name, _ in project_urls()}
+    assert names - MATRIX.keys() == set(), "add these URLs to the role matrix"
+    assert MATRIX.keys() - names == set(), "the matrix lists URLs that no longer exist"
+
+
+@pytest.mark.parametrize("name,pattern", project_urls(), ids=[n for n, _ in project_urls()])
+def test_view_decorator_matches_matrix(name, pattern):
+    declared = getattr(pattern.callback, "vectis_roles", None)
+    assert declared is not None, f"{name} has no require_role/public decorator"
+    expected = MATRIX[name]
+    if expected == PUBLIC:
+        assert declared == PUBLIC
+    else:
+        assert set(declared) == {Role(r) for r in expected}
+
+
+@pytest.fixture
+def objects(db):
+    customer = Customer.objects.create(name="Northwind")
+    domain = CustomerDomain.objects.create(customer=customer, domain="northwind.example")
+    contact = Contact.objects.create(customer=customer, name="Nancy", email="nancy@northwind.example")
+    other = make_user("other", Role.MEMBER)
+    return {"customer_id": customer.pk, "domain_id": domain.pk, "contact_id": contact.pk, "user_id": other.pk}
+
+
+def _url(name, pattern, objects):
+    kwargs = {key: objects[key] for key in pattern.pattern.converters}
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "viewer", "member", "admin"])
+def test_role_matrix(client, objects, role):
+    user = make_user(f"matrix-{role}", role) if role != "anonymous" else None
+    failures = []
+    for name, pattern in project_urls():
+        url = _url(name, pattern, objects)
+        allowed = MATRIX[name]
+        for method in ("get", "post"):
+            if user is not None:
+                client.force_login(user)  # the logout row signs the user out
+            response = getattr(client, method)(url)
+            status = response.status_code
+            if allowed == PUBLIC:
+                ok = status < 500 and status != 403
+            elif role == "anonymous":
+                ok = status == 302 and response["Location"].startswith(reverse("login"))
+            elif role in allowed:
+                ok = status in (200, 302, 400, 405) and not (status == 302 and response["Location"].startswith(reverse("login")))
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{method.upper()} {url} as {role}: {status}")
+    assert failures == []

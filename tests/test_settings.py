@@ -1,0 +1,64 @@
+"""Settings parse the environment strictly; production settings pass check --deploy."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x7!kq2-production-like-secret-key-with-enough-entropy-9f3a1c5e7b",
+    "ALLOWED_HOSTS": "vectis.msp.example",
+    "VECTIS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "DATABASE_URL": "sqlite:////tmp/vectis-deploy-check.sqlite3",
+}
+
+
+def run(args, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "VECTIS_ENCRYPTION_KEYS", "ALLOWED_HOSTS"}}
+    clean.update(env)
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("variable,value,message", [
+    ("DEBUG", "ture", "DEBUG='ture' is not a boolean"),
+    ("DATABASE_URL", "mysql://db/vectis", "DATABASE_URL must start with postgres://"),
+    ("REDIS_URL", "localhost:6379", "REDIS_URL must start with redis://"),
+    ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not a known time zone"),
+    ("VECTIS_MAIL_SYNC_MINUTES", "ten", "VECTIS_MAIL_SYNC_MINUTES='ten' is not a whole number"),
+    ("VECTIS_GRAPH_CA_BUNDLE", "/nonexistent.pem", "VECTIS_GRAPH_CA_BUNDLE"),
+])
+def test_bad_values_stop_start_up_naming_the_variable(variable, value, message):
+    result = run(["check"], **{**PRODUCTION, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_production_needs_secret_key_and_encryption_keys():
+    env = dict(PRODUCTION)
+    del env["SECRET_KEY"]
+    assert "SECRET_KEY must be set" in run(["check"], **env).stderr
+    env = dict(PRODUCTION)
+    del env["VECTIS_ENCRYPTION_KEYS"]
+    assert "VECTIS_ENCRYPTION_KEYS" in run(["check"], **env).stderr
+
+
+def test_check_deploy_reports_nothing():
+    result = run(["check", "--deploy", "--fail-level", "DEBUG"], **PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_database_url_parsing():
+    from vectis.settings import database_from_url
+
+    pg = database_from_url("DATABASE_URL", "postgres://vectis:p%40ss@db.internal:5433/vectis?sslmode=require")
+    assert pg["ENGINE"] == "django.db.backends.postgresql"
+    assert (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == ("vectis", "p@ss", "db.internal", "5433", "vectis")
+    assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert database_from_url("X", "sqlite:////var/lib/vectis.db")["NAME"] == "/var/lib/vectis.db"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VectisConfig(AppConfig):
+    name = "vectis"
+    verbose_name = "Vectis"

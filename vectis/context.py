@@ -1,0 +1,17 @@
+"""Template context every page needs: the navigation for the viewer's role."""
+
+from django.conf import settings
+
+from .models import Role
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    context = {"is_admin": user.role == Role.ADMIN, "VECTIS_VERSION": settings.VECTIS_VERSION}
+    if context["is_admin"]:
+        from .banners import admin_banners
+
+        context["admin_banners"] = admin_banners()
+    return context

@@ -1,0 +1,18 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("account/", views.account, name="account"),
+    path("admin/users/", views.user_list, name="users"),
+    path("admin/users/<int:user_id>/", views.user_edit, name="user_edit"),
+    path("admin/audit/", include("audit.urls")),
+    path("customers/", include("customers.urls")),
+    path("security/", include("security.urls")),
+    path("compliance/", include("compliance.urls")),
+    path("admin/integrations/", include("integrations.urls")),
+]

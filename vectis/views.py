@@ -1,0 +1,101 @@
+from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from audit.log import audit_log
+
+from . import services
+from .access import public, require_role
+from .forms import OwnTimeZoneForm, UserCreateForm, UserEditForm
+from .models import Role, User
+
+
+@public
+@never_cache
+@csrf_protect
+@require_http_methods(["GET", "POST"])
+def login_view(request):
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        next_url = ""
+    form = AuthenticationForm(request, data=request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            user = form.get_user()
+            auth_login(request, user)
+            audit_log(actor=user, action="auth.login", target=user, request=request)
+            return redirect(next_url or "customers:list")
+        audit_log(actor=None, action="auth.login_failed", request=request,
+                  details={"username": request.POST.get("username", "")[:150]})
+    return render(request, "registration/login.html", {"form": form, "next": next_url})
+
+
+@public
+@require_POST
+def logout_view(request):
+    if request.user.is_authenticated:
+        audit_log(actor=request.user, action="auth.logout", target=request.user, request=request)
+    auth_logout(request)
+    return redirect("login")
+
+
+@public
+def healthz(request):
+    """For the load balancer and compose health checks: the database answers."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+@require_role()
+def home(request):
+    return redirect("customers:list")
+
+
+@require_role()
+@require_http_methods(["GET", "POST"])
+def account(request):
+    """A user's own settings: only the display time zone (never role or email)."""
+    form = OwnTimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
+    if request.method == "POST" and form.is_valid():
+        services.user_set_own_time_zone(user=request.user, time_zone=form.cleaned_data["time_zone"], request=request)
+        messages.success(request, "Saved.")
+        return redirect("account")
+    return render(request, "account.html", {"form": form})
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def user_list(request):
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.user_create(actor=request.user, request=request, **form.cleaned_data)
+        messages.success(request, f"Created {user.username} ({user.get_role_display()}).")
+        return redirect("users")
+    page = Paginator(User.objects.all(), 50).get_page(request.GET.get("page"))
+    return render(request, "users/list.html", {"page": page, "form": form})
+
+
+@require_role(Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def user_edit(request, user_id):
+    user = get_object_or_404(User, pk=user_id)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot change your own role or email. Ask another admin.")
+        return redirect("users")
+    initial = {"work_email": user.work_email, "role": user.role, "is_active": user.is_active, "time_zone": user.time_zone}
+    form = UserEditForm(request.POST or None, user=user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        services.user_update(actor=request.user, user=user, request=request, **form.cleaned_data)
+        messages.success(request, f"Saved {user.username}.")
+        return redirect("users")
+    return render(request, "users/edit.html", {"form": form, "subject": user})

@@ -1,9 +1,39 @@
-"""The data each section of the customer hub needs.
+"""The data each section of the customer hub needs, collected so the hub view stays thin."""
 
-Sections are added by the features that own them (communications in this
-app, posture from security) and collected here so the hub view stays thin.
-"""
+from django.core.paginator import Paginator
+from django.utils import timezone
+
+from .domains import DomainIndex
+from .models import Contact
+from .selectors import customer_events, customer_latest_message, customer_recent_messages
+
+MESSAGES_PER_PAGE = 20
+
+
+def customer_address_rule(customer):
+    """A predicate: is this address one of this customer's (domain, subdomain or listed contact)?"""
+    index = DomainIndex({d.domain: customer.pk for d in customer.domains.all()})
+    contacts = {c.lower() for c in Contact.objects.filter(customer=customer).values_list("email", flat=True)}
+    return lambda address: address.lower() in contacts or index.customer_for_address(address) == customer.pk
+
+
+ROLE_LABELS = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"))
+
+
+def communications_section(request, customer):
+    page = Paginator(customer_recent_messages(request.user, customer), MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
+    for message in page:
+        participants = list(message.participants.all())
+        message.people = [(label, [p for p in participants if p.role == role]) for role, label in ROLE_LABELS]
+        message.people = [(label, people) for label, people in message.people if people]
+    is_customer = customer_address_rule(customer)
+    events = list(customer_events(request.user, customer)[:200])
+    for event in events:
+        event.customer_attendees = [p for p in event.participants.all() if p.role != "organizer" and is_customer(p.address)]
+    return {"message_page": page, "events": events, "now": timezone.now()}
 
 
 def hub_sections(request, customer):
-    return {}
+    sections = {"latest_message": customer_latest_message(request.user, customer)}
+    sections.update(communications_section(request, customer))
+    return sections

@@ -55,3 +55,16 @@ class OwnDomain(models.Model):
 
     def __str__(self):
         return self.domain
+
+
+from .communications import (  # noqa: E402,F401  (models must be importable from models.py)
+    Direction,
+    Event,
+    EventCustomer,
+    EventHolder,
+    EventParticipant,
+    Message,
+    MessageCustomer,
+    MessageHolder,
+    MessageParticipant,
+)

@@ -8,7 +8,10 @@ cannot drift silently.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from customers.models import Contact, Customer, CustomerDomain
+from django.utils import timezone
+
+from customers.models import (Contact, Customer, CustomerDomain, Event, EventCustomer, EventHolder,
+                              EventParticipant, Message, MessageCustomer, MessageHolder, MessageParticipant)
 from vectis.models import Role
 
 from .conftest import make_user
@@ -32,6 +35,8 @@ MATRIX = {
     "customers:create": ADMIN,
     "customers:import": ADMIN,
     "customers:hub": ANY,
+    "customers:message_body": ANY,
+    "customers:event_body": ANY,
     "customers:edit": ADMIN,
     "customers:delete": ADMIN,
     "customers:domain_remove": ADMIN,
@@ -40,6 +45,7 @@ MATRIX = {
     "security:rollup": ANY,
     "compliance:index": ANY,
     "integrations:index": ADMIN,
+    "integrations:m365_configure": ADMIN,
 }
 
 
@@ -80,7 +86,25 @@ def objects(db):
     domain = CustomerDomain.objects.create(customer=customer, domain="northwind.example")
     contact = Contact.objects.create(customer=customer, name="Nancy", email="nancy@northwind.example")
     other = make_user("other", Role.MEMBER)
-    return {"customer_id": customer.pk, "domain_id": domain.pk, "contact_id": contact.pk, "user_id": other.pk}
+    message, event = communications_for(customer, [f"matrix-{role}@msp.example" for role in ("viewer", "member", "admin")])
+    return {"customer_id": customer.pk, "domain_id": domain.pk, "contact_id": contact.pk, "user_id": other.pk,
+            "message_id": message.pk, "event_id": event.pk}
+
+
+def communications_for(customer, participant_emails):
+    """One message and one event of `customer` in which every address took part."""
+    now = timezone.now()
+    message = Message.objects.create(internet_message_id="<m1@northwind.example>", subject="VPN down",
+                                     received_at=now, direction="received")
+    MessageCustomer.objects.create(message=message, customer=customer, received_at=now)
+    MessageHolder.objects.create(message=message, mailbox="jane@msp.example", graph_id="AAMk1", folder="inbox")
+    event = Event.objects.create(ical_uid="uid-1", subject="QBR", starts_at=now, ends_at=now)
+    EventCustomer.objects.create(event=event, customer=customer, starts_at=now)
+    EventHolder.objects.create(event=event, mailbox="jane@msp.example", graph_id="AAMkE1")
+    for address in participant_emails:
+        MessageParticipant.objects.create(message=message, role="to", address=address)
+        EventParticipant.objects.create(event=event, role="required", address=address)
+    return message, event
 
 
 def _url(name, pattern, objects):
@@ -105,7 +129,8 @@ def test_role_matrix(client, objects, role):
             elif role == "anonymous":
                 ok = status == 302 and response["Location"].startswith(reverse("login"))
             elif role in allowed:
-                ok = status in (200, 302, 400, 405) and not (status == 302 and response["Location"].startswith(reverse("login")))
+                # 502: a body endpoint reached Graph's stand-in step with no connection configured.
+                ok = status in (200, 302, 400, 405, 502) and not (status == 302 and response["Location"].startswith(reverse("login")))
             else:
                 ok = status == 403
             if not ok:

@@ -1,4 +1,5 @@
-"""Template context every page needs: the navigation for the viewer's role."""
+"""Template context every page needs: the navigation for the viewer's role,
+and the warnings every admin page shows."""
 
 from django.conf import settings
 
@@ -11,7 +12,7 @@ def navigation(request):
         return {}
     context = {"is_admin": user.role == Role.ADMIN, "VECTIS_VERSION": settings.VECTIS_VERSION}
     if context["is_admin"]:
-        from .banners import admin_banners
+        from integrations.connection import secret_expiry_banners
 
-        context["admin_banners"] = admin_banners()
+        context["admin_banners"] = secret_expiry_banners()
     return context

@@ -201,6 +201,8 @@ CELERY_TIMEZONE = "UTC"
 VECTIS_MAIL_SYNC_MINUTES = env_int("VECTIS_MAIL_SYNC_MINUTES", 10, minimum=1)
 VECTIS_RETENTION_DAYS = env_int("VECTIS_RETENTION_DAYS", 30, minimum=1)
 VECTIS_POSTURE_SYNC_HOUR = env_int("VECTIS_POSTURE_SYNC_HOUR", 2, minimum=0)
+# /security flags a customer whose privileged MFA % is below this.
+VECTIS_PRIVILEGED_MFA_THRESHOLD = env_int("VECTIS_PRIVILEGED_MFA_THRESHOLD", 100, minimum=0)
 
 CELERY_BEAT_SCHEDULE = {
     "mail-sync": {
@@ -234,6 +236,19 @@ VECTIS_GRAPH_CA_BUNDLE = env_str("VECTIS_GRAPH_CA_BUNDLE")
 if VECTIS_GRAPH_CA_BUNDLE and not Path(VECTIS_GRAPH_CA_BUNDLE).is_file():
     raise ImproperlyConfigured(f"VECTIS_GRAPH_CA_BUNDLE={VECTIS_GRAPH_CA_BUNDLE!r} is not a file")
 VECTIS_SECRET_EXPIRY_WARNING_DAYS = 14
+
+# --- Compliance evidence packs ---------------------------------------------
+# The share (whole percent) of in-scope accounts that must have MFA registered
+# for an MFA control row to be "met", one setting per framework. The value is
+# written into every pack, so a pack always states the rule that judged it.
+VECTIS_MET_THRESHOLD_CMMC = env_int("VECTIS_MET_THRESHOLD_CMMC", 100, minimum=1)
+VECTIS_MET_THRESHOLD_HIPAA = env_int("VECTIS_MET_THRESHOLD_HIPAA", 100, minimum=1)
+VECTIS_MET_THRESHOLD_SOC2 = env_int("VECTIS_MET_THRESHOLD_SOC2", 100, minimum=1)
+for _name, _value in (("VECTIS_MET_THRESHOLD_CMMC", VECTIS_MET_THRESHOLD_CMMC),
+                      ("VECTIS_MET_THRESHOLD_HIPAA", VECTIS_MET_THRESHOLD_HIPAA),
+                      ("VECTIS_MET_THRESHOLD_SOC2", VECTIS_MET_THRESHOLD_SOC2)):
+    if _value > 100:
+        raise ImproperlyConfigured(f"{_name}={_value!r} must be at most 100")
 
 # --- Static files ----------------------------------------------------------
 STATIC_URL = "/static/"

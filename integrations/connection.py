@@ -1,0 +1,137 @@
+"""The Microsoft 365 connection: saving it (with its audit row) and building
+the Graph client from it. The secret is decrypted only inside the client, when
+an access token has to be requested."""
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.log import audit_log
+from customers.domains import address_domain
+from customers.models import OwnDomain
+
+from .m365 import secrets
+from .m365.client import GraphClient
+from .models import M365Connection, MailboxState
+
+
+def connection_get():
+    return M365Connection.objects.order_by("pk").first()
+
+
+def current_mailboxes():
+    """The allow-list as stored right now (read on every check, so a removal is honoured at once)."""
+    row = M365Connection.objects.order_by("pk").values_list("mailboxes", flat=True).first()
+    return row or []
+
+
+def graph_client_build(*, tenant_id, client_id, secret_provider, secret_fingerprint, allowed_mailboxes,
+                       known_mailbox_ids=None, **overrides):
+    return GraphClient(
+        tenant_id=tenant_id,
+        client_id=client_id,
+        secret_provider=secret_provider,
+        secret_fingerprint=secret_fingerprint,
+        allowed_mailboxes=allowed_mailboxes,
+        known_mailbox_ids=known_mailbox_ids,
+        graph_base_url=settings.VECTIS_GRAPH_BASE_URL,
+        login_base_url=settings.VECTIS_LOGIN_BASE_URL,
+        ca_bundle=settings.VECTIS_GRAPH_CA_BUNDLE or None,
+        **overrides,
+    )
+
+
+def graph_client_for(connection, **overrides):
+    """The client for the saved connection; the allow-list is re-read from the database on every check."""
+    encrypted = connection.client_secret_encrypted
+    known_ids = dict(MailboxState.objects.exclude(graph_user_id="").values_list("graph_user_id", "upn"))
+    return graph_client_build(
+        tenant_id=connection.tenant_id,
+        client_id=connection.client_id,
+        secret_provider=lambda: secrets.decrypt(encrypted),
+        secret_fingerprint=secrets.fingerprint(encrypted),
+        allowed_mailboxes=current_mailboxes,
+        known_mailbox_ids=known_ids,
+        **overrides,
+    )
+
+
+@transaction.atomic
+def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, secret_expires_on, request=None):
+    """Create or update the connection. A blank secret keeps the stored one."""
+    connection = connection_get()
+    created = connection is None
+    before = {} if created else {
+        "tenant_id": connection.tenant_id, "client_id": connection.client_id,
+        "mailboxes": list(connection.mailboxes),
+        "secret_expires_on": connection.secret_expires_on.isoformat() if connection.secret_expires_on else None,
+    }
+    if created:
+        connection = M365Connection()
+    connection.tenant_id = tenant_id
+    connection.client_id = client_id
+    connection.mailboxes = list(mailboxes)
+    connection.secret_expires_on = secret_expires_on
+    if client_secret:
+        connection.client_secret_encrypted = secrets.encrypt(client_secret)
+        connection.secret_set_at = timezone.now()
+    if not created and before["tenant_id"] != tenant_id:
+        # Another tenant's name, domains and test result no longer apply.
+        connection.tenant_name, connection.verified_domains, connection.last_test_ok = "", [], None
+    connection.save()
+    after = {
+        "tenant_id": tenant_id, "client_id": client_id, "mailboxes": list(mailboxes),
+        "secret_expires_on": secret_expires_on.isoformat() if secret_expires_on else None,
+    }
+    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+    removed = sorted(set(before.get("mailboxes", [])) - set(mailboxes))
+    details = {"changes": changes, "secret_changed": bool(client_secret), "mailboxes_removed": removed}
+    audit_log(actor=actor, action="m365.configure" if not created else "m365.connect", target=connection,
+              details=details, request=request)
+    own_domains_refresh(connection)
+    if removed:
+        from .mailboxes import mailboxes_forget
+
+        mailboxes_forget(upns=removed)
+    return connection
+
+
+def own_domains_refresh(connection):
+    """The MSP's own domains: those of its technician mailboxes and the tenant's verified domains."""
+    wanted = {address_domain(upn): "mailboxes" for upn in connection.mailboxes if address_domain(upn)}
+    for domain in connection.verified_domains or []:
+        wanted.setdefault(domain.lower(), "tenant")
+    for domain, source in wanted.items():
+        OwnDomain.objects.update_or_create(domain=domain, defaults={"source": source})
+
+
+def connection_record_test(*, connection, report):
+    """Remember the latest Test result of the saved configuration."""
+    connection.last_test_at = timezone.now()
+    connection.last_test_ok = report.ok
+    connection.last_test_summary = report.headline[:500]
+    if report.ok:
+        connection.tenant_name = report.tenant_name or connection.tenant_name
+        connection.verified_domains = report.verified_domains
+        connection.granted_permissions = sorted(report.granted)
+    connection.save()
+    if report.ok:
+        own_domains_refresh(connection)
+
+
+def secret_expiry_banners():
+    """(level, text) banners for every admin page while the secret nears or passes its expiry."""
+    connection = connection_get()
+    if connection is None or connection.secret_expires_on is None:
+        return []
+    today = timezone.localdate()
+    expires = connection.secret_expires_on
+    if expires < today:
+        return [("error", f"The Microsoft 365 client secret expired on {expires:%d %b %Y}: syncs and body fetches "
+                          "fail until you create a new secret in Entra ID and paste its Value in Admin → Integrations.")]
+    days = (expires - today).days
+    if days <= settings.VECTIS_SECRET_EXPIRY_WARNING_DAYS:
+        when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+        return [("warning", f"The Microsoft 365 client secret expires on {expires:%d %b %Y} ({when}). "
+                            "Create a new one in Entra ID → Certificates & secrets and paste its Value in Admin → Integrations.")]
+    return []

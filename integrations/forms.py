@@ -1,0 +1,106 @@
+import re
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from customers.domains import DomainIndex, address_domain
+from customers.models import CustomerDomain
+
+_MAILBOX_SPLIT = re.compile(r"[,;\s]+")
+
+
+def parse_mailboxes(text):
+    """Split on commas, semicolons and new lines; lowercase; keep first occurrence order."""
+    seen = []
+    for part in _MAILBOX_SPLIT.split(text or ""):
+        address = part.strip().strip("<>").lower()
+        if address and address not in seen:
+            seen.append(address)
+    return seen
+
+
+def _guid(value, what, where):
+    value = (value or "").strip()
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise ValidationError(
+            f"Enter the {what}: a GUID such as 8a2f5c1e-3b4d-4e6f-9a0b-1c2d3e4f5a6b. {where}"
+        ) from None
+
+
+class ConnectionForm(forms.Form):
+    tenant_id = forms.CharField(
+        label="Tenant ID", max_length=64,
+        help_text="Directory (tenant) ID from the app registration's Overview page in Entra ID.",
+    )
+    client_id = forms.CharField(
+        label="App Client ID", max_length=64,
+        help_text="Application (client) ID from the same Overview page.",
+    )
+    client_secret = forms.CharField(
+        label="Client Secret Value", required=False, strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The secret's Value (not its Secret ID) from Certificates & secrets.",
+    )
+    mailboxes = forms.CharField(
+        label="Technician Mailboxes", required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "jane@msp.com, jack@msp.com"}),
+        help_text="Comma-separated UPNs of your technicians' mailboxes. Only these mailboxes are ever read.",
+    )
+    secret_expires_on = forms.DateField(
+        label="Secret expires on", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. Vectis warns every admin from 14 days before.",
+    )
+
+    def __init__(self, *args, connection=None, **kwargs):
+        self.connection = connection
+        super().__init__(*args, **kwargs)
+        if connection is not None:
+            self.fields["client_secret"].help_text = (
+                f"Set on {connection.secret_set_at:%d %b %Y}. Leave blank to keep it; paste a new Value to replace it."
+            )
+
+    def clean_tenant_id(self):
+        return _guid(self.cleaned_data["tenant_id"], "Directory (tenant) ID",
+                     "Copy it from Entra ID → App registrations → Vectis → Overview.")
+
+    def clean_client_id(self):
+        return _guid(self.cleaned_data["client_id"], "Application (client) ID",
+                     "Copy it from Entra ID → App registrations → Vectis → Overview.")
+
+    def clean_client_secret(self):
+        secret = self.cleaned_data["client_secret"]
+        if not secret and self.connection is None:
+            raise ValidationError("Paste the client secret Value from Certificates & secrets.")
+        if secret:
+            try:
+                uuid.UUID(secret)
+            except ValueError:
+                pass
+            else:
+                raise ValidationError(
+                    "This looks like the Secret ID. Paste the secret's Value instead "
+                    "(shown once, when the secret is created)."
+                )
+        return secret
+
+    def clean_mailboxes(self):
+        mailboxes = parse_mailboxes(self.cleaned_data["mailboxes"])
+        if not mailboxes:
+            raise ValidationError("Enter at least one technician mailbox")
+        errors = []
+        for address in mailboxes:
+            try:
+                validate_email(address)
+            except ValidationError:
+                errors.append(f"“{address}” is not a mailbox address: use the UPN, like jane@msp.com.")
+        index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
+        for address in mailboxes:
+            if address_domain(address) and index.customer_for_address(address) is not None:
+                errors.append(f"{address} is at a customer's domain; technician mailboxes are your own staff's.")
+        if errors:
+            raise ValidationError(errors)
+        return mailboxes

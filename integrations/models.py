@@ -1,0 +1,120 @@
+"""The Microsoft 365 connection, per-mailbox sync state, and the record of every run."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class M365Connection(models.Model):
+    """The single Microsoft 365 connection (one tenant per Vectis install).
+
+    The client secret is stored only as a Fernet token (integrations.m365.secrets);
+    it is never rendered back, logged or put in an audit row.
+    """
+
+    tenant_id = models.CharField(max_length=36)
+    client_id = models.CharField(max_length=36)
+    client_secret_encrypted = models.TextField()
+    secret_set_at = models.DateTimeField()
+    secret_expires_on = models.DateField(null=True, blank=True)
+    # The authoritative allow-list: lowercase UPNs, deduplicated, in entry order.
+    mailboxes = models.JSONField(default=list)
+    tenant_name = models.CharField(max_length=256, blank=True)
+    verified_domains = models.JSONField(default=list, blank=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_summary = models.CharField(max_length=500, blank=True)
+    granted_permissions = models.JSONField(default=list, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    initial_sync_requested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Microsoft 365 tenant {self.tenant_id}"
+
+
+class MailboxState(models.Model):
+    """Sync state of one allowed mailbox: delta links per folder and the run claim.
+
+    `running_since` is the claim: a run sets it with a conditional UPDATE
+    (only where it is NULL or stale), so the same mailbox never syncs twice at once.
+    """
+
+    upn = models.CharField(max_length=320, unique=True)
+    graph_user_id = models.CharField(max_length=64, blank=True)
+    inbox_delta_link = models.TextField(blank=True)
+    sentitems_delta_link = models.TextField(blank=True)
+    # The customer-domain set the delta links were started with; a new domain
+    # means a fresh 14-day look-back.
+    domains_fingerprint = models.CharField(max_length=64, blank=True)
+    calendar_synced_at = models.DateTimeField(null=True, blank=True)
+    running_since = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["upn"]
+
+    def __str__(self):
+        return self.upn
+
+
+class SyncRun(models.Model):
+    """One sync of one mailbox folder (inbox, sentitems or calendar)."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        SUCCESS = "success"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    mailbox = models.CharField(max_length=320, db_index=True)
+    folder = models.CharField(max_length=16)  # inbox | sentitems | calendar
+    full = models.BooleanField(default=False)  # started from scratch (no delta link)
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    seen = models.PositiveIntegerField(default=0)
+    kept = models.PositiveIntegerField(default=0)
+    dropped = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    graph_requests = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    throttled_seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["mailbox", "-started_at"])]
+
+
+class PostureRun(models.Model):
+    """One tenant-wide posture collection (users, MFA registration, roles)."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running"
+        SUCCESS = "success"
+        FAILED = "failed"
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    mfa_source = models.CharField(max_length=16, blank=True)  # report | methods
+    # Why the registration report could not be used, in the admin's terms.
+    report_unavailable_reason = models.TextField(blank=True)
+    users_seen = models.PositiveIntegerField(default=0)
+    users_matched = models.PositiveIntegerField(default=0)
+    users_unmatched = models.PositiveIntegerField(default=0)
+    fallback_users = models.PositiveIntegerField(default=0)
+    graph_requests = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    throttled_seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]

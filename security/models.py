@@ -1,0 +1,72 @@
+"""Directory users matched to customers, their MFA method types and roles,
+and the daily per-customer posture snapshots that history and evidence cite.
+
+Only method *type* names are stored (e.g. "fido2"): never device names,
+phone numbers, keys or any other secret material.
+"""
+
+from django.db import models
+
+from customers.models import Customer
+
+
+class DirectoryUser(models.Model):
+    """A tenant user whose UPN matched a customer domain (others are only counted)."""
+
+    graph_id = models.CharField(max_length=64, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="directory_users")
+    user_principal_name = models.CharField(max_length=320)
+    display_name = models.CharField(max_length=256, blank=True)
+    account_enabled = models.BooleanField(default=True)
+    user_type = models.CharField(max_length=16, default="member")  # member | guest
+    # None means the data cannot decide (no report licence and no per-user data).
+    mfa_registered = models.BooleanField(null=True)
+    method_types = models.JSONField(default=list, blank=True)  # method type names only
+    mfa_source = models.CharField(max_length=16, blank=True)  # "report" | "methods" | ""
+    # [{"template_id": "...", "name": "Global Administrator"}], privileged roles only
+    privileged_roles = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_principal_name"]
+        indexes = [models.Index(fields=["customer", "user_principal_name"])]
+
+    def __str__(self):
+        return self.user_principal_name
+
+    @property
+    def is_privileged(self):
+        return bool(self.privileged_roles)
+
+
+class PostureSnapshot(models.Model):
+    """One customer's posture on one day: the figures, the population behind
+    them and where the data came from. Evidence packs are built from this alone,
+    so the same snapshot always gives the same pack."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="posture_snapshots")
+    taken_on = models.DateField()
+    as_of = models.DateTimeField()  # when the data was collected (end of the run)
+    # {"users_total", "in_scope", "excluded_guests", "excluded_disabled", "mfa_registered",
+    #  "mfa_not_registered", "mfa_unknown", "coverage_pct" (null when undecidable),
+    #  "privileged_in_scope", "privileged_mfa_registered", "privileged_mfa_not_registered",
+    #  "privileged_mfa_unknown", "privileged_mfa_pct", "weak_method_share_pct", ...}
+    metrics = models.JSONField(default=dict)
+    # Every user of the customer at collection: [{"graph_id", "upn", "display_name",
+    #  "user_type", "account_enabled", "in_scope", "scope_reason", "mfa_registered"
+    #  (true/false/null), "method_types": [...], "strongest": "phishing_resistant"|
+    #  "standard"|"weak"|"none"|"unknown", "mfa_source", "privileged_roles": [{template_id, name}]}]
+    users = models.JSONField(default=list)
+    # {"tenant_id", "tenant_name", "graph_base_url", "api_version", "endpoints": [...],
+    #  "permissions_granted": [...], "mfa_source": "report"|"methods", "report_unavailable_reason",
+    #  "collection_started", "collection_finished", "privileged_role_rule": [...],
+    #  "app_version"}
+    provenance = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["customer", "-taken_on"]
+        constraints = [models.UniqueConstraint(fields=["customer", "taken_on"], name="one_snapshot_per_customer_day")]
+        indexes = [models.Index(fields=["taken_on"])]
+
+    def __str__(self):
+        return f"{self.customer} {self.taken_on}"

@@ -36,4 +36,6 @@ def communications_section(request, customer):
 def hub_sections(request, customer):
     sections = {"latest_message": customer_latest_message(request.user, customer)}
     sections.update(communications_section(request, customer))
+    from security.selectors import posture_for_hub  # composition point: never imported at module level
+    sections.update(posture_for_hub(customer))
     return sections

@@ -4,7 +4,7 @@ Runs against the values typed in the form (saved or not) with a short retry
 budget, so the admin gets an answer within a few seconds.
 """
 
-import hashlib
+import uuid
 from dataclasses import dataclass, field
 
 from .connection import graph_client_build
@@ -76,32 +76,41 @@ def connection_test(*, tenant_id, client_id, client_secret, mailboxes):
         tenant_id=tenant_id,
         client_id=client_id,
         secret_provider=lambda: client_secret,
-        secret_fingerprint="test-" + hashlib.sha256(client_secret.encode()).hexdigest()[:24],
+        # A fingerprint of its own: the test signs in afresh rather than reuse a
+        # cached token, which would hide an expired or revoked secret.
+        secret_fingerprint=f"test-{uuid.uuid4()}",
         allowed_mailboxes=list(mailboxes),
         retry=TEST_RETRY,
         timeout=TEST_TIMEOUT,
     )
-    with client:
-        try:
-            report.granted = set(client.granted_permissions())
-        except errors.GraphError as error:
-            return _failed(report, error)
-        report.permissions = [PermissionCheck(name, name in report.granted, text)
-                              for name, text in REQUIRED_PERMISSIONS.items()]
-        if not report.granted:
-            report.headline = "Signed in, but admin consent has not been granted: the app holds no permissions."
-            report.cause = "403 Forbidden on every Graph call until consent is granted."
-            report.fix = FIX_PERMISSIONS
-            return report
-        try:
-            organization = client.organization_get()
-        except errors.GraphError as error:
-            return _failed(report, error)
-        report.tenant_name = organization.get("displayName") or tenant_id
-        report.verified_domains = sorted({
-            str(d.get("name", "")).lower() for d in organization.get("verifiedDomains") or [] if isinstance(d, dict) and d.get("name")
-        })
-        report.mailboxes = [_mailbox_check(client, upn) for upn in mailboxes]
+    try:
+        return _checks(client, report, tenant_id, mailboxes)
+    finally:
+        client.forget_token()
+        client.close()
+
+
+def _checks(client, report, tenant_id, mailboxes):
+    try:
+        report.granted = set(client.granted_permissions())
+    except errors.GraphError as error:
+        return _failed(report, error)
+    report.permissions = [PermissionCheck(name, name in report.granted, text)
+                          for name, text in REQUIRED_PERMISSIONS.items()]
+    if not report.granted:
+        report.headline = "Signed in, but admin consent has not been granted: the app holds no permissions."
+        report.cause = "403 Forbidden on every Graph call until consent is granted."
+        report.fix = FIX_PERMISSIONS
+        return report
+    try:
+        organization = client.organization_get()
+    except errors.GraphError as error:
+        return _failed(report, error)
+    report.tenant_name = organization.get("displayName") or tenant_id
+    report.verified_domains = sorted({
+        str(d.get("name", "")).lower() for d in organization.get("verifiedDomains") or [] if isinstance(d, dict) and d.get("name")
+    })
+    report.mailboxes = [_mailbox_check(client, upn) for upn in mailboxes]
     problems = []
     if report.missing:
         problems.append(f"missing permission{'s' if len(report.missing) > 1 else ''}: {', '.join(report.missing)}")

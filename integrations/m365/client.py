@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote, unquote, urlsplit
 
 from . import errors
-from .tokens import TokenSettings
+from .tokens import TokenSettings, forget_token_app
 from .transport import DEFAULT_TIMEOUT, GraphCounters, GraphSession, RetryPolicy, Transport
 
 DEFAULT_GRAPH_BASE_URL = "https://graph.microsoft.com/v1.0"
@@ -127,6 +127,11 @@ class GraphClient:
 
     def close(self) -> None:
         self.session.close()
+
+    def forget_token(self) -> None:
+        """Drop this client's cached MSAL application and token, so the next
+        call signs in afresh (a connection test must not reuse a cached token)."""
+        forget_token_app(self._transport.token_settings)
 
     def __enter__(self):
         return self

@@ -91,6 +91,12 @@ def forget_token_apps() -> None:
         _apps.clear()
 
 
+def forget_token_app(settings: "TokenSettings") -> None:
+    """Drop one cached MSAL application (used after a one-off connection test)."""
+    with _apps_lock:
+        _apps.pop(settings.key, None)
+
+
 def _redact_known_secrets(text: str) -> str:
     for entry in list(_apps.values()):
         secret = getattr(entry.app, "client_credential", None)

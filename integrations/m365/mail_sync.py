@@ -1,0 +1,148 @@
+"""Mail: one delta round of one folder, filtered by customer domain before any write.
+
+A round is a series of pages. Each page is parsed, filtered, and written in
+one transaction with a fixed number of queries (customers.ingest). The delta
+link is stored only after the last page committed, so a run that dies half
+way replays its pages next time, which the upserts make harmless.
+"""
+
+from datetime import timedelta
+
+from django.db import transaction
+
+from customers import ingest
+from customers.communications import Direction, MessageParticipant
+from customers.domains import address_domain, domain_candidates
+
+from . import errors, parse
+
+FOLDERS = ("inbox", "sentitems")
+LOOKBACK = timedelta(days=14)
+PAGE_SIZE = int(__import__("os").environ.get("PS", 100))
+# A copy of a message in another mailbox may carry a received time a few
+# seconds apart from the stored one: the sweep leaves the edge of the
+# look-back alone rather than drop a copy Graph still holds.
+SWEEP_MARGIN = timedelta(hours=1)
+
+
+def folder_round(*, client, state, folder, ctx, run, on_page, full):
+    """Sync one folder; returns the delta link to store (after the last page committed).
+
+    full: ignore the stored delta link and read the look-back from scratch.
+    An expired delta state (410, syncStateNotFound, resyncRequired) restarts
+    the folder from scratch once, within the same run."""
+    delta_link = None if full else (getattr(state, f"{folder}_delta_link") or None)
+    try:
+        return _round(client=client, upn=state.upn, folder=folder, ctx=ctx, run=run, on_page=on_page, delta_link=delta_link)
+    except errors.SyncStateExpiredError:
+        if delta_link is None:
+            raise  # a fresh round cannot expire twice; let the run record it
+        run.full = True
+        return _round(client=client, upn=state.upn, folder=folder, ctx=ctx, run=run, on_page=on_page, delta_link=None)
+
+
+def _round(*, client, upn, folder, ctx, run, on_page, delta_link):
+    since = None if delta_link else ctx.now - LOOKBACK
+    pages = client.message_delta(upn, folder, delta_link=delta_link, received_since=since, page_size=PAGE_SIZE)
+    # A from-scratch round sees everything in the look-back: what it does not
+    # see was deleted meanwhile (or no longer touches a customer).
+    kept_ids = set() if delta_link is None else None
+    for items in pages:
+        page = parse.message_page(items)
+        rows, dropped_ids = [], []
+        for record in page.changed:
+            row = message_row(record, mailbox=upn, folder=folder, ctx=ctx)
+            if row is None:
+                dropped_ids.append(record.id)  # only the opaque Graph id, and only in memory
+            else:
+                rows.append(row)
+        run.seen += len(page.changed) + page.skipped
+        run.kept += len(rows)
+        run.dropped += len(dropped_ids) + page.skipped
+        gone = [removed.id for removed in page.removed]
+        if delta_link is not None:
+            gone += dropped_ids  # an update that no longer touches a customer
+        with transaction.atomic():
+            ingest.messages_upsert(rows=rows)
+            run.removed += ingest.message_holders_remove(mailbox=upn, graph_ids=gone)
+            on_page()
+        if kept_ids is not None:
+            kept_ids.update(row.graph_id for row in rows)
+    if kept_ids is not None:
+        with transaction.atomic():
+            run.removed += ingest.message_holders_sweep(
+                mailbox=upn, folder=folder, since=since + SWEEP_MARGIN, keep_graph_ids=kept_ids
+            )
+    return pages.delta_link or ""
+
+
+def message_row(record, *, mailbox, folder, ctx):
+    """The row to store, or None when no participant is at a customer domain.
+
+    This is the domain filter: it runs before anything is written, and what it
+    drops is only counted."""
+    customers = frozenset(
+        customer_id
+        for customer_id in map(ctx.matcher.customer_for_address, record.participants())
+        if customer_id is not None
+    )
+    received_at = record.received_at or record.sent_at
+    if not customers or received_at is None:
+        return None
+    people = [(MessageParticipant.Role.FROM, record.from_ or record.sender)]
+    people += [(MessageParticipant.Role.TO, a) for a in record.to]
+    people += [(MessageParticipant.Role.CC, a) for a in record.cc]
+    people += [(MessageParticipant.Role.BCC, a) for a in record.bcc]
+    participants = {
+        (role, clean_text(person.address, 320), clean_text(person.name, 320))
+        for role, person in people
+        if person is not None and person.address
+    }
+    sender = record.from_ or record.sender
+    return ingest.MessageRow(
+        mailbox=mailbox,
+        graph_id=record.id,
+        folder=folder,
+        # No internetMessageId (rare: drafts, some system mail): the copy is its own message.
+        internet_message_id=clean_text(record.internet_message_id, 900) or f"{mailbox}:{record.id}"[:900],
+        received_at=received_at,
+        direction=_direction(sender, mailbox=mailbox, folder=folder, ctx=ctx),
+        conversation_id=clean_text(record.conversation_id, 255),
+        subject=clean_text(record.subject, 1000),
+        preview=clean_text(record.body_preview, 300),
+        from_name=clean_text(sender.name if sender else None, 320),
+        from_address=clean_text(sender.address if sender else None, 320),
+        sent_at=record.sent_at,
+        web_link=clean_url(record.web_link),
+        participants=sorted(participants),
+        customer_ids=customers,
+    )
+
+
+def _direction(sender, *, mailbox, folder, ctx):
+    """Sent when it left the MSP: the sent-items folder, a technician mailbox or an own domain."""
+    if folder == "sentitems":
+        return Direction.SENT
+    address = sender.address if sender else None
+    if address and (address == mailbox or address in ctx.technicians):
+        return Direction.SENT
+    domain = address_domain(address) if address else ""
+    if domain and any(candidate in ctx.own_domains for candidate in domain_candidates(domain)):
+        return Direction.SENT
+    return Direction.RECEIVED
+
+
+def clean_text(value, limit):
+    """A string fit for a column: NUL removed (PostgreSQL refuses it), cut to the column size."""
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\x00", "")[:limit]
+
+
+def clean_url(value, limit=2048):
+    """Only http(s) links are kept: a javascript: or data: link from a hostile
+    item must never reach an href in the hub."""
+    text = clean_text(value, limit + 1).strip()
+    if len(text) > limit or not text.lower().startswith(("https://", "http://")):
+        return ""
+    return text

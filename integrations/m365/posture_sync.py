@@ -1,0 +1,269 @@
+"""Security posture collection: users, MFA registration and privileged roles,
+tenant-wide, matched to customers by UPN domain, stored as directory users
+and one snapshot per customer per day.
+
+Everything is read from Graph first and written in one transaction at the
+end, so a run that fails half-way changes nothing but its PostureRun row.
+
+Requests, in order:
+1. GET /directoryRoles, then /directoryRoles/{id}/members for the privileged
+   ones only (security.privileged). Groups and service principals in a role
+   are counted, never treated as users.
+2. GET /users ($select id, userPrincipalName, displayName, accountEnabled, userType).
+3. GET /reports/authenticationMethods/userRegistrationDetails. On 403
+   (no Entra ID P1/P2 licence, or the permission is missing) the precise
+   reason is recorded and MFA comes from each user's
+   GET /users/{id}/authentication/methods via $batch, 20 per batch. Only
+   matched, in-scope users are asked for (Microsoft discourages iterating a
+   whole tenant); a matched user the report does not list yet is asked for
+   the same way.
+Only method type names are kept: parse.py reduces every method object to its
+@odata.type before it reaches this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from customers.domains import DomainIndex
+from customers.models import CustomerDomain
+from security.posture import IN_SCOPE, ObservedUser, mfa_decision, scope_reason
+from security.privileged import privileged_role, privileged_role_rule
+from security.services import posture_collection_store
+from security.strength import METHOD_STRENGTH
+
+from ..models import M365Connection, PostureRun
+from . import errors, parse
+
+logger = logging.getLogger(__name__)
+
+BATCH_USERS = 20  # one $batch request: Graph's limit
+# Every account has a password "method"; it says nothing about MFA and the
+# registration report does not list it, so the fallback drops it too.
+DROPPED_METHOD_TYPES = frozenset({"password"})
+ENDPOINTS = (
+    "GET /directoryRoles",
+    "GET /directoryRoles/{id}/members",
+    "GET /users?$select=id,userPrincipalName,displayName,accountEnabled,userType",
+    "GET /reports/authenticationMethods/userRegistrationDetails",
+    "POST /$batch -> GET /users/{id}/authentication/methods (fallback)",
+)
+MFA_RULE = "MFA registered = at least one method type whose strength is phishing-resistant, standard or weak."
+
+
+@dataclass
+class _Collected:
+    users: list = field(default_factory=list)  # parse.UserRecord, matched only
+    customer_of: dict = field(default_factory=dict)  # user id -> customer id
+    seen: int = 0
+    roles_by_user: dict = field(default_factory=dict)  # user id -> [{"template_id", "name"}]
+    non_user_members: dict = field(default_factory=dict)  # kind -> set of ids
+    methods: dict = field(default_factory=dict)  # user id -> ([types], source)
+    mfa_source: str = "report"
+    report_unavailable_reason: str = ""
+    fallback_users: int = 0
+    partial_error: errors.GraphError | None = None
+
+
+def posture_sync(*, client, run: PostureRun | None = None) -> PostureRun:
+    """Collect posture through a connected GraphClient and store it.
+
+    Returns the PostureRun (created when not given), finished as success or
+    failed; a Graph failure is recorded on the run (with Graph's request id)
+    rather than raised. Unexpected errors are recorded and re-raised."""
+    run = run or PostureRun.objects.create()
+    started = timezone.now()
+    try:
+        collected = _collect(client)
+        finished = timezone.now()
+        observed = _observed_users(collected)
+        posture_collection_store(users=observed, as_of=finished, provenance=_provenance(client, collected, run, started, finished))
+        run.outcome = PostureRun.Outcome.SUCCESS
+        run.mfa_source = collected.mfa_source
+        run.report_unavailable_reason = collected.report_unavailable_reason
+        run.users_seen = collected.seen
+        run.users_matched = len(collected.users)
+        run.users_unmatched = collected.seen - len(collected.users)
+        run.fallback_users = collected.fallback_users
+        if collected.partial_error is not None:
+            unknown = sum(1 for u in observed if u.mfa_registered is None and scope_reason(u) == IN_SCOPE)
+            run.error = f"Partial: MFA state of {unknown} in-scope users is unknown. {collected.partial_error}"
+            run.request_id = collected.partial_error.request_id or ""
+    except errors.GraphError as error:
+        logger.warning("posture sync failed: %r", error)
+        run.outcome = PostureRun.Outcome.FAILED
+        run.error = str(error)
+        run.request_id = error.request_id or ""
+    except Exception as error:
+        run.outcome = PostureRun.Outcome.FAILED
+        run.error = f"Internal error ({type(error).__name__}); see the server log."
+        _finish(run, client)
+        raise
+    _finish(run, client)
+    return run
+
+
+def latest_posture_run() -> PostureRun | None:
+    """The most recent run, for the pages that show the last outcome."""
+    return PostureRun.objects.order_by("-started_at", "-id").first()
+
+
+def _finish(run, client):
+    counters = client.counters
+    run.graph_requests = counters.total_requests
+    run.retries = counters.retries
+    run.throttled_seconds = round(counters.throttled_wait_seconds, 3)
+    run.finished_at = timezone.now()
+    run.save()
+
+
+# ------------------------------------------------------------------ collection (Graph only)
+
+
+def _collect(client) -> _Collected:
+    collected = _Collected()
+    _collect_roles(client, collected)
+    _collect_users(client, collected)
+    _collect_report(client, collected)
+    _collect_fallback(client, collected)
+    return collected
+
+
+def _collect_roles(client, collected):
+    for role in parse.directory_roles_page(client.directory_roles()):
+        rule = privileged_role(role.role_template_id)
+        if rule is None:
+            continue
+        for page in client.role_members(role.id):
+            for member in parse.role_members_page(page):
+                if not member.id:
+                    continue
+                if not member.is_user:
+                    collected.non_user_members.setdefault(member.kind, set()).add(member.id)
+                    continue
+                roles = collected.roles_by_user.setdefault(member.id, [])
+                if all(r["template_id"] != rule.template_id for r in roles):
+                    roles.append({"template_id": rule.template_id, "name": rule.name})
+
+
+def _collect_users(client, collected):
+    index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
+    for page in client.users():
+        for user in parse.users_page(page):
+            collected.seen += 1
+            customer_id = index.customer_for_address(user.user_principal_name or "")
+            if customer_id is None:
+                continue  # unmatched users are only counted
+            collected.users.append(user)
+            collected.customer_of[user.id] = customer_id
+
+
+def report_unavailable_reason(error: errors.PermissionDeniedError) -> str:
+    """The registration report's 403 in an admin's terms, with Graph's ids
+    (str(error) already says licence vs permission and carries the request-id)."""
+    text = str(error).rstrip(".") + "."
+    if not isinstance(error, errors.LicenceRequiredError) and error.missing_permission == "AuditLog.Read.All":
+        text += (" Microsoft documents AuditLog.Read.All for this report; Reports.Read.All, which the setup "
+                 "guide names, may not be enough on its own.")
+    return text + " MFA data came from each user's authentication methods instead."
+
+
+def _collect_report(client, collected):
+    wanted = set(collected.customer_of)
+    found = {}
+    try:
+        for page in client.registration_details():
+            for record in parse.registration_page(page):
+                if record.id in wanted:
+                    found[record.id] = (record.methods_registered, "report")
+    except errors.PermissionDeniedError as error:
+        logger.info("registration report unavailable: %r", error)
+        collected.mfa_source = "methods"
+        collected.report_unavailable_reason = report_unavailable_reason(error)
+        return
+    collected.methods.update(found)
+
+
+def _collect_fallback(client, collected):
+    wanted = [
+        u.id for u in collected.users
+        if u.id not in collected.methods and _in_scope_record(u)
+    ]
+    collected.fallback_users = len(wanted)
+    for start in range(0, len(wanted), BATCH_USERS):
+        chunk = wanted[start : start + BATCH_USERS]
+        try:
+            answers = client.auth_methods_batch(chunk)
+        except errors.GraphError as error:
+            # Keep what was read; the rest stays unknown. Sending more batches
+            # into a throttled or refusing tenant would only make it worse.
+            collected.partial_error = error
+            return
+        for user_id in chunk:
+            answer = answers.get(user_id)
+            if isinstance(answer, list):
+                types = [t for t in parse.auth_method_types(answer) if t not in DROPPED_METHOD_TYPES]
+                collected.methods[user_id] = (types, "methods")
+            elif isinstance(answer, errors.GraphError) and collected.partial_error is None:
+                collected.partial_error = answer
+
+
+def _in_scope_record(user):
+    return (user.user_type or "member").lower() != "guest" and user.account_enabled is not False
+
+
+# ------------------------------------------------------------------ records for security
+
+
+def _observed_users(collected) -> list[ObservedUser]:
+    observed = []
+    for user in collected.users:
+        types, source = collected.methods.get(user.id, (None, ""))
+        roles = sorted(collected.roles_by_user.get(user.id, []), key=lambda r: r["name"])
+        observed.append(ObservedUser(
+            graph_id=user.id,
+            upn=user.user_principal_name or "",
+            display_name=user.display_name or "",
+            user_type="guest" if (user.user_type or "").lower() == "guest" else "member",
+            account_enabled=user.account_enabled is not False,
+            mfa_registered=None if types is None else mfa_decision(types),
+            method_types=tuple(types or ()),
+            mfa_source=source,
+            privileged_roles=tuple(roles),
+            customer_id=collected.customer_of[user.id],
+        ))
+    return observed
+
+
+def _granted(client):
+    try:
+        return sorted(client.granted_permissions())
+    except errors.GraphError:
+        return []
+
+
+def _provenance(client, collected, run, started, finished):
+    tenant_name = M365Connection.objects.order_by("pk").values_list("tenant_name", flat=True).first() or ""
+    return {
+        "tenant_id": client.tenant_id,
+        "tenant_name": tenant_name,
+        "graph_base_url": client.graph_base_url,
+        "api_version": client.graph_base_url.rstrip("/").rsplit("/", 1)[-1],
+        "endpoints": list(ENDPOINTS),
+        "permissions_granted": _granted(client),
+        "mfa_source": collected.mfa_source,
+        "report_unavailable_reason": collected.report_unavailable_reason,
+        "collection_started": started.isoformat(),
+        "collection_finished": finished.isoformat(),
+        "privileged_role_rule": privileged_role_rule(),
+        "app_version": settings.VECTIS_VERSION,
+        "posture_run_id": run.pk,
+        "mfa_rule": MFA_RULE,
+        "method_strengths": dict(METHOD_STRENGTH),
+        "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},
+        "fallback_users": collected.fallback_users,
+    }

@@ -1,0 +1,231 @@
+"""One mailbox's sync run: claim it, resolve it, read inbox, sent items and the
+calendar window, record every folder as a SyncRun, release it.
+
+Mailboxes are independent (each task syncs one); within a mailbox the work is
+serial, which keeps us well under Graph's 4 concurrent requests per mailbox.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from audit.log import audit_log
+from customers import ingest
+from customers.domains import address_domain
+
+from ..connection import connection_get, current_mailboxes, graph_client_for
+from ..models import M365Connection, MailboxState, SyncRun
+from . import errors
+from .calendar_sync import calendar_round
+from .mail_sync import FOLDERS, folder_round
+
+logger = logging.getLogger(__name__)
+
+# A claim not refreshed for this long belongs to a worker that died; a live
+# run refreshes its claim at least every HEARTBEAT while it pages.
+CLAIM_STALE_AFTER = timedelta(minutes=15)
+HEARTBEAT = timedelta(seconds=60)
+REASONS = ("schedule", "manual", "initial", "command")
+
+
+@dataclass(frozen=True)
+class SyncContext:
+    """What every page of a run needs, built once per run."""
+
+    now: datetime
+    matcher: ingest.CustomerMatcher
+    own_domains: frozenset
+    technicians: frozenset
+
+
+class ClaimLost(Exception):
+    """Another run took the mailbox over (ours was stale), or the mailbox was removed."""
+
+
+class Claim:
+    """The run's hold on a mailbox: MailboxState.running_since, set by a
+    conditional UPDATE so that of two concurrent runs exactly one wins."""
+
+    def __init__(self, upn, token):
+        self.upn, self.token = upn, token
+
+    @classmethod
+    def take(cls, upn, now=None):
+        now = now or timezone.now()
+        free = Q(running_since__isnull=True) | Q(running_since__lt=now - CLAIM_STALE_AFTER)
+        won = MailboxState.objects.filter(free, upn=upn).update(running_since=now)
+        return cls(upn, now) if won else None
+
+    def refresh(self):
+        now = timezone.now()
+        if now - self.token < HEARTBEAT:
+            return
+        if not MailboxState.objects.filter(upn=self.upn, running_since=self.token).update(running_since=now):
+            raise ClaimLost()
+        self.token = now
+
+    def release(self):
+        # Only our own claim: if it went stale and another run took it, that one keeps it.
+        MailboxState.objects.filter(upn=self.upn, running_since=self.token).update(running_since=None)
+
+
+def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
+    """Sync one allowed mailbox. Returns a summary of counts (never content),
+    or None when there is no connection or the mailbox is not on the list.
+
+    full: ignore stored delta links and read the 14-day look-back again.
+    client: a GraphClient to use instead of one built from the connection (tests)."""
+    if reason not in REASONS:
+        raise ValueError(f"reason must be one of {REASONS}")
+    upn = upn.strip().lower()
+    connection = connection_get()
+    if connection is None or upn not in current_mailboxes():
+        return None  # the allow-list is authoritative: not a single request
+    MailboxState.objects.get_or_create(upn=upn)
+    claim = Claim.take(upn)
+    if claim is None:
+        return _record_skipped(upn)
+    started = timezone.now()
+    now = now or started  # the data clock (look-back, calendar window); tests pin it
+    runs = []
+    own_client = client is None
+    try:
+        state = MailboxState.objects.get(upn=upn)
+        initial = state.last_success_at is None
+        ctx = _context(now=now, connection=connection)
+        if full or state.domains_fingerprint != ctx.matcher.fingerprint:
+            # New customer domain (or --full): the next rounds look back 14 days again.
+            state.inbox_delta_link = state.sentitems_delta_link = ""
+            state.domains_fingerprint = ctx.matcher.fingerprint
+            state.save(update_fields=["inbox_delta_link", "sentitems_delta_link", "domains_fingerprint"])
+            full = True
+        client = client or graph_client_for(connection)
+        for folder in (*FOLDERS, "calendar"):
+            run = _folder_run(
+                client=client, state=state, folder=folder, ctx=ctx, claim=claim, full=full,
+                resolve=(folder == FOLDERS[0] and (full or not state.graph_user_id)),
+            )
+            runs.append(run)
+            if run.outcome != SyncRun.Outcome.SUCCESS:
+                break  # the mailbox is unreadable or Graph is unwell: try again next run
+    finally:
+        claim.release()
+        if own_client and client is not None:
+            client.close()
+        if upn not in current_mailboxes():
+            # Removed from the list while this run was writing: forget it again.
+            from ..mailboxes import mailboxes_forget
+
+            mailboxes_forget(upns=[upn])
+    summary = _summary(upn, runs, full=full, reason=reason)
+    _record_outcome(connection=connection, upn=upn, runs=runs, started=started)
+    if reason != "schedule" or initial:
+        audit_log(actor=None, action="m365.sync", target_type="mailbox", target_id=upn,
+                  details={"actor_label": "sync", **summary})
+    return summary
+
+
+def _context(*, now, connection):
+    technicians = frozenset(m.lower() for m in connection.mailboxes)
+    own = set(ingest.own_domains()) | {address_domain(m) for m in technicians}
+    return SyncContext(now=now, matcher=ingest.customer_matcher_build(), own_domains=frozenset(own - {""}),
+                       technicians=technicians)
+
+
+def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
+    counters = client.counters
+    before = (counters.total_requests, counters.retries, counters.throttled_wait_seconds)
+    run = SyncRun.objects.create(mailbox=state.upn, folder=folder, full=full or folder == "calendar")
+
+    def record_counters():
+        run.graph_requests = counters.total_requests - before[0]
+        run.retries = counters.retries - before[1]
+        run.throttled_seconds = round(counters.throttled_wait_seconds - before[2], 3)
+
+    def on_page():
+        # Progress for the Integrations page (htmx polls it) and the claim's heartbeat.
+        record_counters()
+        run.save(update_fields=["seen", "kept", "dropped", "removed", "full", "graph_requests", "retries", "throttled_seconds"])
+        claim.refresh()
+
+    try:
+        if resolve:
+            user = client.mailbox_get(state.upn)
+            state.graph_user_id = str(user.get("id") or "")[:64]
+            MailboxState.objects.filter(pk=state.pk).update(graph_user_id=state.graph_user_id)
+        if folder == "calendar":
+            calendar_round(client=client, upn=state.upn, ctx=ctx, run=run, on_page=on_page)
+            MailboxState.objects.filter(pk=state.pk).update(calendar_synced_at=ctx.now)
+        else:
+            link = folder_round(client=client, state=state, folder=folder, ctx=ctx, run=run, on_page=on_page, full=full)
+            setattr(state, f"{folder}_delta_link", link)
+            MailboxState.objects.filter(pk=state.pk).update(**{f"{folder}_delta_link": link})
+        run.outcome = SyncRun.Outcome.SUCCESS
+    except errors.GraphError as exc:
+        run.outcome, run.error, run.request_id = SyncRun.Outcome.FAILED, str(exc)[:4000], (exc.request_id or "")[:64]
+        run.error_class = type(exc)
+    except ClaimLost:
+        run.outcome, run.error = SyncRun.Outcome.FAILED, "Stopped: another run took over this mailbox, or it was removed."
+    except Exception as exc:  # a bug or a database failure: record it, keep the other mailboxes going
+        logger.exception("sync of one mailbox folder failed (%s)", folder)
+        run.outcome, run.error = SyncRun.Outcome.FAILED, f"Internal error ({type(exc).__name__}); see the worker log."
+    record_counters()
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _record_skipped(upn):
+    now = timezone.now()
+    since = MailboxState.objects.filter(upn=upn).values_list("running_since", flat=True).first()
+    SyncRun.objects.create(
+        mailbox=upn, folder="all", started_at=now, finished_at=now, outcome=SyncRun.Outcome.SKIPPED,
+        error=f"A sync of this mailbox has been running since {since:%Y-%m-%d %H:%M:%S} UTC." if since else "",
+    )
+    return {"mailbox": upn, "outcome": str(SyncRun.Outcome.SKIPPED), "runs": {}}
+
+
+def _record_outcome(*, connection, upn, runs, started):
+    failed = next((run for run in runs if run.outcome != SyncRun.Outcome.SUCCESS), None)
+    now = timezone.now()
+    update = {"next_run_at": now + timedelta(minutes=settings.VECTIS_MAIL_SYNC_MINUTES)}
+    if failed is None and runs:
+        update.update(last_success_at=now, last_error="")
+    elif failed is not None:
+        update.update(last_error=f"{failed.folder}: {failed.error}"[:4000], last_error_at=now)
+    MailboxState.objects.filter(upn=upn).update(**update)
+    error_class = getattr(failed, "error_class", None) if failed else None
+    if error_class is not None and issubclass(error_class, errors.AuthenticationError):
+        M365Connection.objects.filter(pk=connection.pk).update(last_error=failed.error, last_error_at=now)
+    elif failed is None and runs:
+        # A sync that worked clears an earlier sync's credential error (not a newer one).
+        M365Connection.objects.filter(pk=connection.pk, last_error_at__lt=started).exclude(last_error="").update(last_error="")
+
+
+def _summary(upn, runs, *, full, reason):
+    failed = any(run.outcome != SyncRun.Outcome.SUCCESS for run in runs)
+    return {
+        "mailbox": upn,
+        "reason": reason,
+        "full": full,
+        "outcome": str(SyncRun.Outcome.FAILED if failed else SyncRun.Outcome.SUCCESS),
+        "runs": {
+            run.folder: {
+                "outcome": str(run.outcome), "seen": run.seen, "kept": run.kept, "dropped": run.dropped,
+                "removed": run.removed, "graph_requests": run.graph_requests, "retries": run.retries,
+                "throttled_seconds": run.throttled_seconds,
+            }
+            for run in runs
+        },
+    }
+
+
+def sync_runs_purge_old(*, days=None, now=None):
+    """SyncRun rows are counts only, but 20 mailboxes x 3 folders every 10
+    minutes add up: keep them as long as the communications themselves."""
+    cutoff = (now or timezone.now()) - timedelta(days=days or settings.VECTIS_RETENTION_DAYS)
+    return SyncRun.objects.filter(started_at__lt=cutoff).delete()[0]

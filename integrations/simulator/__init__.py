@@ -1,0 +1,38 @@
+"""A stand-in for Entra ID + Microsoft Graph, served over HTTPS on localhost.
+
+Pure Python (plus `cryptography` for the certificate): no Django import, so a
+test fixture, the demo launcher or a benchmark can run it directly.
+
+    from integrations.simulator import TenantSpec, build_tenant, GraphSimulator, serve
+"""
+
+from .faults import FAULTS, Faults
+from .server import (
+    ALL_SIX,
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    GraphSimulator,
+    RunningSimulator,
+    SimulatedConnectionReset,
+    serve,
+)
+from .tenant import SENTINEL_PREFIX, ItemRecord, Tenant, TenantSpec, UserRecord, address_at, build_tenant
+
+__all__ = [
+    "ALL_SIX",
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_SECRET",
+    "FAULTS",
+    "Faults",
+    "GraphSimulator",
+    "ItemRecord",
+    "RunningSimulator",
+    "SENTINEL_PREFIX",
+    "SimulatedConnectionReset",
+    "Tenant",
+    "TenantSpec",
+    "UserRecord",
+    "address_at",
+    "build_tenant",
+    "serve",
+]

@@ -1,0 +1,134 @@
+"""Reads for one customer's posture (the hub section and the customer page).
+
+Every figure shown comes from the snapshot, so the page and an evidence pack
+built from the same snapshot agree. Two queries, whatever the data size: the
+latest snapshot and the metrics of the last 90 days for the trend.
+The cross-customer rollup lives in rollup.py.
+"""
+
+from datetime import timedelta
+
+from .models import PostureSnapshot
+from .posture import REGISTRATION_CAVEAT, SCOPE_RULE
+from .privileged import PRIVILEGED_ROLES
+from .signals import signal_list
+from .strength import STRENGTH_LABELS, method_strength, strength_table
+from .trend import trend_chart
+
+TREND_DAYS = 90
+HUB_LIST_LIMIT = 10
+SOURCE_LABELS = {
+    "report": "Registration report (userRegistrationDetails)",
+    "methods": "Per-user authentication methods (fallback, via $batch)",
+}
+STRENGTH_CSS = {"phishing_resistant": "tag-good", "standard": "tag-info", "weak": "tag-warn"}
+STRONGEST_LABELS = {**STRENGTH_LABELS, "none": "None", "unknown": "Unknown"}
+
+
+def _methods(types):
+    return [
+        {"type": t, "strength": method_strength(t), "label": STRENGTH_LABELS[method_strength(t)],
+         "css": STRENGTH_CSS.get(method_strength(t), "")}
+        for t in types
+    ]
+
+
+def _user_view(row):
+    return {
+        **row,
+        "methods": _methods(row.get("method_types") or []),
+        "role_names": [r["name"] for r in row.get("privileged_roles") or []],
+        "strongest_label": STRONGEST_LABELS.get(row.get("strongest"), row.get("strongest") or ""),
+        "strongest_css": STRENGTH_CSS.get(row.get("strongest"), ""),
+        # split so the page can offer a line break before the @ and nowhere else
+        "upn_local": (row.get("upn") or "").rpartition("@")[0],
+        "upn_domain": (row.get("upn") or "").rpartition("@")[2],
+    }
+
+
+def _mfa_order(row):
+    # Most urgent first: no MFA, then unknown, then registered.
+    return ({False: 0, None: 1, True: 2}.get(row.get("mfa_registered"), 1), row.get("upn", ""))
+
+
+def _trend(snapshots, end):
+    series = [
+        {"key": "coverage", "label": "MFA coverage", "points": [(s["taken_on"], s["metrics"].get("coverage_pct")) for s in snapshots]},
+        {"key": "privileged", "label": "Privileged MFA", "points": [(s["taken_on"], s["metrics"].get("privileged_mfa_pct")) for s in snapshots]},
+    ]
+    return trend_chart(series, end=end, days=TREND_DAYS)
+
+
+def _signal_view(signal, metrics, previous):
+    value = signal.value(metrics)
+    delta = signal.change(value, signal.value(previous)) if previous is not None else None
+    return {
+        "signal": signal, "value": value, "display": signal.display(value), "flagged": signal.flagged(value),
+        "flag_reason": signal.flag_reason() if signal.flagged(value) and signal.flag_reason else "",
+        "delta": delta, "delta_display": signal.display_change(delta),
+        "delta_class": "" if not delta else ("good" if signal.change_is_better(delta) else "bad"),
+    }
+
+
+def customer_posture(customer_id, *, list_limit=None):
+    """Everything the posture section shows for one customer, or None before
+    the first snapshot. list_limit caps the user lists (the hub shows the
+    first few and links to the full page)."""
+    latest = PostureSnapshot.objects.filter(customer_id=customer_id).order_by("-taken_on").first()
+    if latest is None:
+        return None
+    since = latest.taken_on - timedelta(days=TREND_DAYS - 1)
+    history = list(
+        PostureSnapshot.objects.filter(customer_id=customer_id, taken_on__gte=since, taken_on__lte=latest.taken_on)
+        .order_by("taken_on").values("taken_on", "metrics")
+    )
+    previous = history[-2]["metrics"] if len(history) > 1 else None
+    users = latest.users or []
+    privileged = sorted((u for u in users if u.get("privileged_roles")), key=_mfa_order)
+    without_mfa = [u for u in users if u.get("in_scope") and u.get("mfa_registered") is False]
+    unknown = [u for u in users if u.get("in_scope") and u.get("mfa_registered") is None]
+    provenance = latest.provenance or {}
+    limit = list_limit or len(users) or 1
+    return {
+        "snapshot": latest,
+        "metrics": latest.metrics,
+        "signals": [_signal_view(s, latest.metrics, previous) for s in signal_list()],
+        "previous_on": history[-2]["taken_on"] if len(history) > 1 else None,
+        "privileged": [_user_view(u) for u in privileged[:limit]],
+        "privileged_more": max(0, len(privileged) - limit),
+        "without_mfa": [_user_view(u) for u in without_mfa[:limit]],
+        "without_mfa_more": max(0, len(without_mfa) - limit),
+        "unknown_count": len(unknown),
+        "trend": _trend(history, latest.taken_on),
+        "snapshot_count": len(history),
+        "provenance": provenance,
+        "source_label": SOURCE_LABELS.get(provenance.get("mfa_source"), "Unknown"),
+        "role_rule": provenance.get("privileged_role_rule") or [
+            {"template_id": r.template_id, "name": r.name, "why": r.why} for r in PRIVILEGED_ROLES
+        ],
+        "non_user_members": provenance.get("role_members_not_users") or {},
+        "strength_table": strength_table(),
+        "scope_rule": SCOPE_RULE,
+        "caveat": REGISTRATION_CAVEAT,
+    }
+
+
+def posture_for_hub(customer):
+    """The hub's Security posture section context (customers/hub.py calls this)."""
+    return {"posture": customer_posture(customer.pk, list_limit=HUB_LIST_LIMIT), "posture_customer_id": customer.pk}
+
+
+USER_FILTERS = {
+    "all": ("All users", lambda u: True),
+    "in_scope": ("In scope", lambda u: u.get("in_scope")),
+    "without_mfa": ("In scope without MFA", lambda u: u.get("in_scope") and u.get("mfa_registered") is False),
+    "unknown": ("MFA unknown", lambda u: u.get("in_scope") and u.get("mfa_registered") is None),
+    "privileged": ("Privileged", lambda u: bool(u.get("privileged_roles"))),
+    "out_of_scope": ("Out of scope", lambda u: not u.get("in_scope")),
+}
+
+
+def snapshot_users(snapshot, filter_key):
+    """The snapshot's users matching one of USER_FILTERS, urgent first."""
+    _, keep = USER_FILTERS.get(filter_key, USER_FILTERS["all"])
+    return [_user_view(u) for u in sorted((u for u in snapshot.users or [] if keep(u)), key=_mfa_order)]

@@ -1,0 +1,91 @@
+"""Writes to directory users and posture snapshots.
+
+The collector (integrations.m365.posture_sync) hands over plain ObservedUser
+records for the users it matched to a customer; everything here happens in
+one transaction, so a page never sees half a run.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import DirectoryUser, PostureSnapshot
+from .posture import posture_metrics, snapshot_user_row
+
+_BATCH = 500
+_DIRECTORY_FIELDS = (
+    "customer", "user_principal_name", "display_name", "account_enabled", "user_type",
+    "mfa_registered", "method_types", "mfa_source", "privileged_roles", "updated_at",
+)
+
+
+def directory_users_replace(*, users):
+    """Make DirectoryUser hold exactly `users` (matched users of this run):
+    upsert each by Graph id and delete every row not in the run.
+    Returns (kept, deleted)."""
+    rows = [
+        DirectoryUser(
+            graph_id=u.graph_id,
+            customer_id=u.customer_id,
+            user_principal_name=u.upn,
+            display_name=u.display_name,
+            account_enabled=u.account_enabled,
+            user_type=u.user_type,
+            mfa_registered=u.mfa_registered,
+            method_types=list(u.method_types),
+            mfa_source=u.mfa_source,
+            privileged_roles=[dict(r) for r in u.privileged_roles],
+        )
+        for u in users
+    ]
+    DirectoryUser.objects.bulk_create(
+        rows, batch_size=_BATCH, update_conflicts=True, unique_fields=["graph_id"],
+        update_fields=[f for f in _DIRECTORY_FIELDS],
+    )
+    keep = {u.graph_id for u in users}
+    stale = [pk for pk, graph_id in DirectoryUser.objects.values_list("pk", "graph_id") if graph_id not in keep]
+    for start in range(0, len(stale), _BATCH):
+        DirectoryUser.objects.filter(pk__in=stale[start : start + _BATCH]).delete()
+    return len(rows), len(stale)
+
+
+def snapshot_day(moment):
+    """The day a snapshot belongs to: the calendar date in the site's time zone."""
+    return timezone.localdate(moment, timezone.get_default_timezone())
+
+
+def posture_snapshots_write(*, users, as_of, provenance):
+    """One snapshot per customer for the day of `as_of`, replacing that day's
+    snapshot if the collection runs again. Customers with an earlier snapshot
+    but no users now get an empty one, so their current figures do not go stale."""
+    by_customer = {}
+    for user in users:
+        by_customer.setdefault(user.customer_id, []).append(user)
+    earlier = PostureSnapshot.objects.values_list("customer_id", flat=True).distinct()
+    for customer_id in earlier:
+        by_customer.setdefault(customer_id, [])
+    taken_on = snapshot_day(as_of)
+    snapshots = [
+        PostureSnapshot(
+            customer_id=customer_id,
+            taken_on=taken_on,
+            as_of=as_of,
+            metrics=posture_metrics(members),
+            users=[snapshot_user_row(u) for u in sorted(members, key=lambda u: u.upn)],
+            provenance=dict(provenance),
+        )
+        for customer_id, members in sorted(by_customer.items())
+    ]
+    PostureSnapshot.objects.bulk_create(
+        snapshots, batch_size=_BATCH, update_conflicts=True,
+        unique_fields=["customer", "taken_on"], update_fields=["as_of", "metrics", "users", "provenance"],
+    )
+    return len(snapshots)
+
+
+@transaction.atomic
+def posture_collection_store(*, users, as_of, provenance):
+    """Store one finished collection: directory users and the day's snapshots.
+    Returns {"kept", "deleted", "snapshots"}."""
+    kept, deleted = directory_users_replace(users=users)
+    snapshots = posture_snapshots_write(users=users, as_of=as_of, provenance=provenance)
+    return {"kept": kept, "deleted": deleted, "snapshots": snapshots}

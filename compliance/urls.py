@@ -6,4 +6,5 @@ app_name = "compliance"
 
 urlpatterns = [
     path("", views.compliance_index, name="index"),
+    path("download/", views.pack_download, name="download"),
 ]

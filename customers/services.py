@@ -73,7 +73,8 @@ def customer_delete(*, actor, customer, request=None):
     audit_log(actor=actor, action="customer.delete", target=customer, customer_id=customer_id,
               details=details, request=request)
     customer.delete()
-    _forget_unmatched()
+    # Its links went with it (cascade): re-check what is now linked to no customer.
+    _forget_unmatched(customer_ids=())
 
 
 def domain_add(*, actor, customer, domain, request=None):
@@ -90,7 +91,7 @@ def domain_remove(*, actor, domain_row, request=None):
     audit_log(actor=actor, action="domain.remove", target=domain_row, customer_id=customer.pk,
               details={"domain": domain_row.domain, "customer": customer.name}, request=request)
     domain_row.delete()
-    _forget_unmatched()
+    _forget_unmatched(customer_ids=(customer.pk,))
 
 
 def contact_add(*, actor, customer, name, email, request=None):
@@ -100,15 +101,19 @@ def contact_add(*, actor, customer, name, email, request=None):
     return contact
 
 
+@transaction.atomic
 def contact_remove(*, actor, contact, request=None):
-    audit_log(actor=actor, action="contact.remove", target=contact, customer_id=contact.customer_id,
+    customer_id = contact.customer_id
+    audit_log(actor=actor, action="contact.remove", target=contact, customer_id=customer_id,
               details={"email": contact.email}, request=request)
     contact.delete()
+    # An event kept only because this contact attended no longer touches the customer.
+    _forget_unmatched(customer_ids=(customer_id,))
 
 
-def _forget_unmatched():
-    """Drop communications that no longer touch any customer (filled in by the
-    communications feature; a no-op until it registers its cleanup)."""
+def _forget_unmatched(*, customer_ids):
+    """Drop communications that no longer touch any customer, and links to a
+    customer whose domain no longer matches."""
     from . import retention
 
-    retention.communications_forget_unmatched()
+    retention.communications_forget_unmatched(customer_ids=customer_ids)

@@ -1,20 +1,62 @@
-"""What the Integrations page shows: the connector's state, its mailboxes and its runs."""
+"""What the Integrations page shows: the connector's state, each mailbox's health and the posture runs."""
+
+from collections import defaultdict
+
+from django.conf import settings
+from django.utils import timezone
 
 from .connection import connection_get
+from .m365.sync import CLAIM_STALE_AFTER
+from .models import MailboxState, PostureRun, SyncRun
+
+FOLDERS = ("inbox", "sentitems", "calendar")
 
 
 def integrations_status():
     connection = connection_get()
+    context = {"connection": connection, "sync_minutes": settings.VECTIS_MAIL_SYNC_MINUTES, **_state(connection)}
+    if connection is not None:
+        context.update(mailbox_health(connection))
+        context["posture_run"] = PostureRun.objects.order_by("-started_at", "-id").first()
+    return context
+
+
+def _state(connection):
     if connection is None:
-        state, state_label = "not_configured", "Not configured"
-    elif connection.last_error and (connection.last_test_ok is False or _error_is_latest(connection)):
-        state, state_label = "failing", "Failing"
-    elif connection.last_test_ok:
-        state, state_label = "connected", "Connected"
-    else:
-        state, state_label = "configured", "Configured, not tested"
-    return {"connection": connection, "state": state, "state_label": state_label}
+        return {"state": "not_configured", "state_label": "Not configured"}
+    if connection.last_error and (connection.last_test_at is None or connection.last_error_at > connection.last_test_at):
+        return {"state": "failing", "state_label": "Failing"}
+    if connection.last_test_ok is False:
+        return {"state": "failing", "state_label": "Failing"}
+    if connection.last_test_ok:
+        return {"state": "connected", "state_label": "Connected"}
+    return {"state": "configured", "state_label": "Configured, not tested"}
 
 
-def _error_is_latest(connection):
-    return connection.last_error_at and (connection.last_test_at is None or connection.last_error_at > connection.last_test_at)
+def mailbox_health(connection):
+    """One row per allowed mailbox: running or queued, last success, last error, next run, latest counts."""
+    upns = list(connection.mailboxes)
+    states = {s.upn: s for s in MailboxState.objects.filter(upn__in=upns)}
+    # The latest runs of these mailboxes: a bounded read, grouped here.
+    latest = defaultdict(dict)
+    for run in SyncRun.objects.filter(mailbox__in=upns).order_by("-started_at", "-id")[: len(upns) * 12]:
+        latest[run.mailbox].setdefault(run.folder, run)
+    now = timezone.now()
+    interval = timezone.timedelta(minutes=settings.VECTIS_MAIL_SYNC_MINUTES)
+    requested = connection.initial_sync_requested_at
+    rows = []
+    for upn in upns:
+        state = states.get(upn)
+        running = bool(state and state.running_since and state.running_since > now - CLAIM_STALE_AFTER)
+        last_success = state.last_success_at if state else None
+        queued = not running and requested is not None and (last_success is None or last_success < requested) and not (
+            state and state.last_error_at and state.last_error_at > requested)
+        failing = bool(state and state.last_error and (last_success is None or state.last_error_at > last_success))
+        runs = [latest[upn].get(folder) for folder in FOLDERS]
+        rows.append({
+            "upn": upn, "state": state, "running": running, "queued": queued, "failing": failing, "runs": runs,
+            "kept": sum(r.kept for r in runs if r), "last_success": last_success,
+            "next_run": (state.next_run_at if state and state.next_run_at else (last_success + interval if last_success else None)),
+        })
+    last_sync = max((r["last_success"] for r in rows if r["last_success"]), default=None)
+    return {"mailbox_rows": rows, "last_sync_at": last_sync, "sync_active": any(r["running"] or r["queued"] for r in rows)}

@@ -1,22 +1,34 @@
 from django.contrib import messages
+from django.db import transaction
+from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.log import audit_log
 from vectis.access import require_role
 from vectis.models import Role
 
+from . import tasks
 from .connection import connection_get, connection_record_test, connection_save
 from .diagnostics import connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
+from .models import PostureRun
 from .status import integrations_status
 
 
 @require_role(Role.ADMIN)
 def integrations_index(request):
     return render(request, "integrations/index.html", integrations_status())
+
+
+@require_role(Role.ADMIN)
+@never_cache
+def sync_progress(request):
+    """The mailbox table alone, polled by htmx while a sync is running."""
+    return render(request, "integrations/_mailboxes.html", integrations_status())
 
 
 @require_role(Role.ADMIN)
@@ -57,3 +69,46 @@ def _run_test(request, connection, data):
     if saved_values:
         connection_record_test(connection=connection, report=report)
     return report
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def sync_start(request):
+    connection = connection_get()
+    if connection is None:
+        raise Http404("Microsoft 365 is not configured")
+    initial = connection.initial_sync_requested_at is None
+    connection.initial_sync_requested_at = timezone.now()
+    connection.save(update_fields=["initial_sync_requested_at", "updated_at"])
+    audit_log(actor=request.user, action="m365.sync_start", target=connection, request=request,
+              details={"initial": initial, "mailboxes": list(connection.mailboxes)})
+    transaction.on_commit(lambda: tasks.sync_all_mailboxes.delay(full=False, reason="initial" if initial else "manual"))
+    transaction.on_commit(lambda: tasks.sync_posture.delay())
+    messages.success(request, "Sync started: mail and calendars for each technician mailbox, then the security posture.")
+    return redirect("integrations:index")
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def mailbox_resync(request):
+    connection = connection_get()
+    upn = request.POST.get("upn", "").strip().lower()
+    if connection is None or upn not in connection.mailboxes:
+        raise Http404("Not an allowed mailbox")
+    audit_log(actor=request.user, action="m365.mailbox_resync", target_type="mailbox", target_id=upn, request=request)
+    transaction.on_commit(lambda: tasks.sync_mailbox.delay(upn, full=True, reason="manual"))
+    messages.success(request, f"Full resync of {upn} started.")
+    return redirect("integrations:index")
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def posture_sync_start(request):
+    connection = connection_get()
+    if connection is None:
+        raise Http404("Microsoft 365 is not configured")
+    run = PostureRun.objects.create()
+    audit_log(actor=request.user, action="m365.posture_sync_start", target=run, request=request)
+    transaction.on_commit(lambda: tasks.sync_posture.delay(run_id=run.pk))
+    messages.success(request, "Security posture sync started.")
+    return redirect("integrations:index")

@@ -11,6 +11,19 @@ def make_user(username, role, work_email=None, **extra):
     )
 
 
+@pytest.fixture(autouse=True)
+def celery_in_process(request, monkeypatch):
+    """Tasks run in the test's own process, even when REDIS_URL points at a
+    real broker: nothing a test enqueues may sit in Redis for a later worker.
+    Tests that drive real workers are marked `real_worker` and opt out."""
+    if request.node.get_closest_marker("real_worker"):
+        return
+    from vectis.celery import app
+
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    monkeypatch.setitem(app.conf, "task_eager_propagates", True)
+
+
 @pytest.fixture
 def admin_user(db):
     return make_user("ada", Role.ADMIN)
@@ -42,3 +55,153 @@ def member_client(client, member_user):
 def viewer_client(client, viewer_user):
     client.force_login(viewer_user)
     return client
+
+
+# ---------------------------------------------------------------- Graph simulator (sync tests)
+
+
+@pytest.fixture(scope="session")
+def graph_simulator_server():
+    """One simulator served over HTTPS for the whole session (certificate and
+    tenant generation cost a moment); `graph_sim` resets it per test."""
+    from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
+
+    sim = GraphSimulator(build_tenant(TenantSpec()), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
+    running = serve(sim)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def graph_sim(graph_simulator_server, settings):
+    """The simulator with a freshly generated tenant (same spec, so the same
+    data and anchor), no faults, an empty request log, and this process's
+    Graph and Entra settings pointing at it."""
+    running = graph_simulator_server
+    running.simulator.reset(tenant=True)
+    settings.VECTIS_GRAPH_BASE_URL = running.graph_base_url
+    settings.VECTIS_LOGIN_BASE_URL = running.login_base_url
+    settings.VECTIS_GRAPH_CA_BUNDLE = running.ca_path
+    yield running
+    running.simulator.reset()
+
+
+@pytest.fixture
+def m365_connected(graph_sim, db):
+    """graph_sim plus a saved connection listing every technician mailbox and
+    one customer per simulated customer domain (subdomains match through it)."""
+    from customers.services import customer_create
+    from integrations.connection import connection_save
+    from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+
+    spec = graph_sim.simulator.tenant.spec
+    for domain in spec.customer_domains:
+        customer_create(actor=None, name=domain.split(".")[0].title(), domains=[domain])
+    connection_save(actor=None, tenant_id=spec.tenant_id, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+                    mailboxes=spec.technician_upns(), secret_expires_on=None)
+    return graph_sim
+
+
+class SyncKit:
+    """Helpers for the sync tests: run syncs at the simulator's anchor time,
+    compute the simulator's ground truth, and read back what was stored."""
+
+    LOOKBACK_DAYS, WINDOW_BEFORE_DAYS, WINDOW_AFTER_DAYS = 14, 7, 14
+
+    def __init__(self, running):
+        self.running = running
+
+    @property
+    def sim(self):
+        return self.running.simulator
+
+    @property
+    def tenant(self):
+        return self.sim.tenant
+
+    @property
+    def now(self):
+        return self.tenant.spec.anchor
+
+    def mailboxes(self):
+        from integrations.connection import current_mailboxes
+
+        return list(current_mailboxes())
+
+    def client(self, sleeps=None):
+        """A Graph client for the saved connection that records waits instead of sleeping."""
+        from integrations.connection import connection_get, graph_client_for
+
+        sleeps = [] if sleeps is None else sleeps
+        return graph_client_for(connection_get(), sleep=sleeps.append)
+
+    def sync(self, mailboxes=None, *, now=None, client=None, **kwargs):
+        from integrations.m365.sync import mailbox_sync
+
+        return [mailbox_sync(upn=upn, now=now or self.now, client=client, **kwargs) for upn in mailboxes or self.mailboxes()]
+
+    # ------------------------------------------------------------ ground truth
+
+    def domains(self):
+        from customers.models import CustomerDomain
+
+        return list(CustomerDomain.objects.values_list("domain", flat=True))
+
+    def contacts(self):
+        from customers.models import Contact
+
+        return list(Contact.objects.values_list("email", flat=True))
+
+    def message_truth(self, *, now=None, mailboxes=None):
+        """{(mailbox, graph id, internetMessageId)} the simulator holds that touch a customer domain."""
+        from datetime import timedelta
+
+        since = (now or self.now) - timedelta(days=self.LOOKBACK_DAYS)
+        domains = self.domains()
+        if not domains:
+            return set()
+        records = self.tenant.messages_touching(domains, mailboxes=mailboxes or self.mailboxes(), since=since)
+        return {(r.mailbox_upn.lower(), r.id, r.graph["internetMessageId"]) for r in records}
+
+    def event_truth(self, *, now=None, mailboxes=None):
+        """{(mailbox, graph id)} of events in the calendar window with a customer contact."""
+        from datetime import timedelta
+
+        now = now or self.now
+        start, end = now - timedelta(days=self.WINDOW_BEFORE_DAYS), now + timedelta(days=self.WINDOW_AFTER_DAYS)
+        domains = self.domains()
+        if not domains and not self.contacts():
+            return set()
+        records = self.tenant.events_touching(
+            domains or ["no-domain.invalid"], self.contacts(), mailboxes=mailboxes or self.mailboxes(), start=start, end=end
+        )
+        return {(r.mailbox_upn.lower(), r.id) for r in records}
+
+    def stored_messages(self):
+        from customers.models import MessageHolder
+
+        return set(MessageHolder.objects.values_list("mailbox", "graph_id", "message__internet_message_id"))
+
+    def stored_events(self):
+        from customers.models import EventHolder
+
+        return set(EventHolder.objects.values_list("mailbox", "graph_id"))
+
+    def assert_ground_truth(self, *, now=None, mailboxes=None):
+        """Stored holders and messages equal the simulator's matching items, and nothing is left over."""
+        from customers.models import Event, Message, MessageHolder
+
+        truth = self.message_truth(now=now, mailboxes=mailboxes)
+        stored = self.stored_messages()
+        assert stored == truth, f"missing {len(truth - stored)}, unexpected {len(stored - truth)}"
+        assert MessageHolder.objects.count() == len(truth)  # no duplicate holders
+        assert set(Message.objects.values_list("internet_message_id", flat=True)) == {imid for _, _, imid in truth}
+        events = self.event_truth(now=now, mailboxes=mailboxes)
+        assert self.stored_events() == events, f"events missing {len(events - self.stored_events())}, unexpected {len(self.stored_events() - events)}"
+        assert not Message.objects.filter(holders__isnull=True).exists()
+        assert not Event.objects.filter(holders__isnull=True).exists()
+
+
+@pytest.fixture
+def sync_kit(m365_connected):
+    return SyncKit(m365_connected)

@@ -8,5 +8,8 @@
 - parse.py: pure functions from Graph JSON to plain records.
 - secrets.py: Fernet encryption of the client secret at rest.
 
-Nothing here imports Django models.
+client.py, transport.py, tokens.py, batch.py, parse.py and secrets.py import
+no Django models (the simulator-facing transport stays plain Python); the
+sync modules (sync.py, mail_sync.py, calendar_sync.py, posture_sync.py)
+are the Django side that writes what the client reads.
 """

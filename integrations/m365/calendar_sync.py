@@ -14,8 +14,9 @@ from customers import ingest
 from customers.communications import EventParticipant
 
 from . import parse
-from .mail_sync import PAGE_SIZE, clean_text, clean_url
+from .mail_sync import clean_text, clean_url
 
+PAGE_SIZE = 100  # $top for calendarView; three weeks of meetings rarely need a second page
 WINDOW_BEFORE = timedelta(days=7)
 WINDOW_AFTER = timedelta(days=14)
 ATTENDEE_ROLES = {"required", "optional", "resource"}
@@ -53,8 +54,9 @@ def event_row(record, *, mailbox, ctx):
         people.append((EventParticipant.Role.ORGANIZER, record.organizer.address, record.organizer.name, ""))
     for attendee in record.attendees:
         if attendee.address:
-            role = (attendee.type or "required").lower()
-            people.append((role if role in ATTENDEE_ROLES else "required", attendee.address, attendee.name, attendee.response))
+            role = (attendee.type or "").lower()
+            role = role if role in ATTENDEE_ROLES else "required"
+            people.append((role, attendee.address, attendee.name, attendee.response))
     customers = frozenset(
         customer_id
         for customer_id in (ctx.matcher.customer_for_attendee(address) for _role, address, _name, _response in people)

@@ -18,6 +18,7 @@ from customers import ingest
 from customers.domains import address_domain
 
 from ..connection import connection_get, current_mailboxes, graph_client_for
+from ..mailboxes import mailboxes_forget
 from ..models import M365Connection, MailboxState, SyncRun
 from . import errors
 from .calendar_sync import calendar_round
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 CLAIM_STALE_AFTER = timedelta(minutes=15)
 HEARTBEAT = timedelta(seconds=60)
 REASONS = ("schedule", "manual", "initial", "command")
+PROGRESS_FIELDS = ["seen", "kept", "dropped", "removed", "full", "graph_requests", "retries", "throttled_seconds"]
 
 
 @dataclass(frozen=True)
@@ -91,11 +93,15 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
         return _record_skipped(upn)
     started = timezone.now()
     now = now or started  # the data clock (look-back, calendar window); tests pin it
-    runs = []
+    # We hold the claim, so a run still marked running was cut off (worker killed).
+    SyncRun.objects.filter(mailbox=upn, outcome=SyncRun.Outcome.RUNNING).update(
+        outcome=SyncRun.Outcome.FAILED, finished_at=started, error="Interrupted: the worker stopped mid-run."
+    )
+    runs, error = [], None
     own_client = client is None
     try:
         state = MailboxState.objects.get(upn=upn)
-        initial = state.last_success_at is None
+        initial = not state.domains_fingerprint  # never attempted before
         ctx = _context(now=now, connection=connection)
         if full or state.domains_fingerprint != ctx.matcher.fingerprint:
             # New customer domain (or --full): the next rounds look back 14 days again.
@@ -105,7 +111,7 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
             full = True
         client = client or graph_client_for(connection)
         for folder in (*FOLDERS, "calendar"):
-            run = _folder_run(
+            run, error = _folder_run(
                 client=client, state=state, folder=folder, ctx=ctx, claim=claim, full=full,
                 resolve=(folder == FOLDERS[0] and (full or not state.graph_user_id)),
             )
@@ -118,11 +124,10 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
             client.close()
         if upn not in current_mailboxes():
             # Removed from the list while this run was writing: forget it again.
-            from ..mailboxes import mailboxes_forget
-
             mailboxes_forget(upns=[upn])
     summary = _summary(upn, runs, full=full, reason=reason)
-    _record_outcome(connection=connection, upn=upn, runs=runs, started=started)
+    _record_outcome(connection=connection, upn=upn, runs=runs, started=started,
+                    credentials_failed=isinstance(error, errors.AuthenticationError))
     if reason != "schedule" or initial:
         audit_log(actor=None, action="m365.sync", target_type="mailbox", target_id=upn,
                   details={"actor_label": "sync", **summary})
@@ -137,6 +142,8 @@ def _context(*, now, connection):
 
 
 def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
+    """Run one folder as one SyncRun; returns (run, the Graph error that stopped it or None)."""
+    error = None
     counters = client.counters
     before = (counters.total_requests, counters.retries, counters.throttled_wait_seconds)
     run = SyncRun.objects.create(mailbox=state.upn, folder=folder, full=full or folder == "calendar")
@@ -149,7 +156,7 @@ def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
     def on_page():
         # Progress for the Integrations page (htmx polls it) and the claim's heartbeat.
         record_counters()
-        run.save(update_fields=["seen", "kept", "dropped", "removed", "full", "graph_requests", "retries", "throttled_seconds"])
+        run.save(update_fields=PROGRESS_FIELDS)
         claim.refresh()
 
     try:
@@ -167,7 +174,7 @@ def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
         run.outcome = SyncRun.Outcome.SUCCESS
     except errors.GraphError as exc:
         run.outcome, run.error, run.request_id = SyncRun.Outcome.FAILED, str(exc)[:4000], (exc.request_id or "")[:64]
-        run.error_class = type(exc)
+        error = exc
     except ClaimLost:
         run.outcome, run.error = SyncRun.Outcome.FAILED, "Stopped: another run took over this mailbox, or it was removed."
     except Exception as exc:  # a bug or a database failure: record it, keep the other mailboxes going
@@ -176,7 +183,7 @@ def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
     record_counters()
     run.finished_at = timezone.now()
     run.save()
-    return run
+    return run, error
 
 
 def _record_skipped(upn):
@@ -189,7 +196,7 @@ def _record_skipped(upn):
     return {"mailbox": upn, "outcome": str(SyncRun.Outcome.SKIPPED), "runs": {}}
 
 
-def _record_outcome(*, connection, upn, runs, started):
+def _record_outcome(*, connection, upn, runs, started, credentials_failed):
     failed = next((run for run in runs if run.outcome != SyncRun.Outcome.SUCCESS), None)
     now = timezone.now()
     update = {"next_run_at": now + timedelta(minutes=settings.VECTIS_MAIL_SYNC_MINUTES)}
@@ -198,12 +205,12 @@ def _record_outcome(*, connection, upn, runs, started):
     elif failed is not None:
         update.update(last_error=f"{failed.folder}: {failed.error}"[:4000], last_error_at=now)
     MailboxState.objects.filter(upn=upn).update(**update)
-    error_class = getattr(failed, "error_class", None) if failed else None
-    if error_class is not None and issubclass(error_class, errors.AuthenticationError):
+    if credentials_failed:
         M365Connection.objects.filter(pk=connection.pk).update(last_error=failed.error, last_error_at=now)
     elif failed is None and runs:
         # A sync that worked clears an earlier sync's credential error (not a newer one).
-        M365Connection.objects.filter(pk=connection.pk, last_error_at__lt=started).exclude(last_error="").update(last_error="")
+        earlier = M365Connection.objects.filter(pk=connection.pk, last_error_at__lt=started).exclude(last_error="")
+        earlier.update(last_error="")
 
 
 def _summary(upn, runs, *, full, reason):

@@ -1,0 +1,175 @@
+"""Who sees what on the customer hub, and the on-demand body: one access rule for
+every list, count, summary line and body request, checked before any Graph call."""
+
+import logging
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from customers.models import Customer, Message, MessageParticipant
+from customers.selectors import customer_messages
+from integrations.simulator import SENTINEL_PREFIX
+from vectis.models import Role
+
+from .conftest import make_user
+from .traces import all_cache_text, all_database_text
+
+
+@pytest.fixture
+def synced(sync_kit):
+    sync_kit.sync()
+    return sync_kit
+
+
+@pytest.fixture
+def people(db, synced):
+    jane, jack = synced.mailboxes()[:2]
+    return {
+        "admin": make_user("boss", Role.ADMIN),
+        "member": make_user("jane", Role.MEMBER, work_email=jane),
+        "viewer": make_user("jack", Role.VIEWER, work_email=jack),
+    }
+
+
+def busiest_customer():
+    return max(Customer.objects.all(), key=lambda c: c.message_links.count())
+
+
+def hub(client, user, customer, **params):
+    client.force_login(user)
+    return client.get(reverse("customers:hub", args=[customer.pk]), params)
+
+
+@pytest.mark.parametrize("role", ["admin", "member", "viewer"])
+def test_list_count_and_latest_line_agree_with_the_rule(client, synced, people, role):
+    user, customer = people[role], busiest_customer()
+    response = hub(client, user, customer)
+    page = response.context["message_page"]
+    shown = list(page.paginator.object_list)
+    everything = Message.objects.filter(customer_links__customer=customer)
+    if role == "admin":
+        expected = set(everything.filter(received_at__gte=synced.now - __import__("datetime").timedelta(days=14))
+                       .values_list("pk", flat=True))
+        assert {m.pk for m in shown} >= expected  # admins see all matched communications (last 14 days)
+    else:
+        took_part = set(MessageParticipant.objects.filter(address=user.work_email).values_list("message_id", flat=True))
+        assert {m.pk for m in shown} <= took_part
+        assert {m.pk for m in shown} == {m.pk for m in shown if m.pk in took_part}
+        assert len(shown) < everything.count()  # the rule really hides something here
+    assert page.paginator.count == len(shown)
+    latest = response.context["latest_message"]
+    visible = list(customer_messages(user, customer))
+    assert (latest.pk if latest else None) == (visible[0].pk if visible else None)
+    for event in response.context["events"]:
+        if role != "admin":
+            assert event.participants.filter(address=user.work_email).exists()
+
+
+def test_member_cannot_fetch_a_body_they_did_not_take_part_in(client, synced, people):
+    member = people["member"]
+    customer = busiest_customer()
+    hidden = Message.objects.filter(customer_links__customer=customer).exclude(participants__address=member.work_email).first()
+    assert hidden is not None
+    synced.sim.clear_requests()
+    client.force_login(member)
+    response = client.get(reverse("customers:message_body", args=[customer.pk, hidden.pk]))
+    assert response.status_code == 404
+    assert synced.sim.requests == []  # not even a token request
+    row = AuditEvent.objects.filter(action="body.fetch").latest("id")
+    assert row.actor == member and row.details["outcome"] == "refused" and row.target_id == str(hidden.pk)
+    # A message id of another customer, through this customer's URL, is refused the same way.
+    other = Message.objects.exclude(customer_links__customer=customer).first()
+    assert client.get(reverse("customers:message_body", args=[customer.pk, other.pk])).status_code == 404
+
+
+def test_body_is_fetched_on_demand_sanitised_audited_and_stored_nowhere(client, synced, people, caplog):
+    caplog.set_level(logging.DEBUG)
+    member = people["member"]
+    customer = busiest_customer()
+    message = customer_messages(member, customer).first()
+    synced.sim.clear_requests()
+    client.force_login(member)
+    response = client.get(reverse("customers:message_body", args=[customer.pk, message.pk]))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    body = response.content.decode()
+    assert SENTINEL_PREFIX in body
+    body_requests = [r for r in synced.sim.requests if "/messages/" in r["path"] and "delta" not in r["path"]]
+    assert len(body_requests) == 1 and body_requests[0]["query"].get("$select") == "body"
+    row = AuditEvent.objects.filter(action="body.fetch").latest("id")
+    assert row.actor == member and row.customer_id == customer.pk and row.details["outcome"] == "ok"
+    assert row.details["internet_message_id"] == message.internet_message_id and row.details["graph_id"]
+    for where, text in {"database": all_database_text(), "cache": all_cache_text(), "logs": caplog.text}.items():
+        assert SENTINEL_PREFIX not in text, f"the body reached the {where}"
+
+
+def test_hub_page_never_carries_a_body(client, synced, people):
+    response = hub(client, people["admin"], busiest_customer())
+    assert SENTINEL_PREFIX not in response.content.decode()
+
+
+def test_event_body_follows_the_same_rule(client, synced, people):
+    from customers.models import EventCustomer
+    from customers.selectors import events_visible
+
+    member = people["member"]
+    mine = events_visible(member).first()
+    assert mine is not None
+    customer = EventCustomer.objects.filter(event=mine).first().customer
+    client.force_login(member)
+    ok = client.get(reverse("customers:event_body", args=[customer.pk, mine.pk]))
+    assert ok.status_code == 200 and SENTINEL_PREFIX in ok.content.decode()
+    from customers.models import Event
+
+    hidden = Event.objects.filter(customer_links__customer=customer).exclude(participants__address=member.work_email).first()
+    if hidden is not None:
+        synced.sim.clear_requests()
+        assert client.get(reverse("customers:event_body", args=[customer.pk, hidden.pk])).status_code == 404
+        assert synced.sim.requests == []
+
+
+def test_body_of_a_mailbox_removed_from_the_list_is_never_requested(client, synced, people):
+    from integrations.connection import connection_get, connection_save
+
+    admin, customer = people["admin"], busiest_customer()
+    connection = connection_get()
+    jane = synced.mailboxes()[0]
+    only_jane = Message.objects.filter(customer_links__customer=customer, holders__mailbox=jane).exclude(
+        holders__mailbox__in=[m for m in synced.mailboxes() if m != jane]).first()
+    connection_save(actor=admin, tenant_id=connection.tenant_id, client_id=connection.client_id, client_secret="",
+                    mailboxes=[m for m in connection.mailboxes if m != jane], secret_expires_on=None)
+    synced.sim.clear_requests()
+    client.force_login(admin)
+    assert client.get(reverse("customers:message_body", args=[customer.pk, only_jane.pk])).status_code == 404
+    assert not [r for r in synced.sim.requests if jane in r["path"].lower()]
+
+
+def test_remote_images_are_blocked_until_asked(client, synced, people):
+    from customers.sanitize import body_sanitise
+
+    html, blocked = body_sanitise('<p>x<img src="https://tracker.example/p.gif"><img src="cid:logo"></p>')
+    assert "tracker.example" not in html and blocked == 1
+    html, blocked = body_sanitise('<img src="https://tracker.example/p.gif">', load_images=True)
+    assert 'src="https://tracker.example/p.gif"' in html and blocked == 0
+
+
+@pytest.mark.parametrize("payload", [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">x</a>',
+    '<svg onload="alert(1)"></svg>',
+    '<form action="https://evil.example"><input name="p"></form>',
+    '<iframe src="https://evil.example"></iframe>',
+    '<a href="https://ok.example" onclick="alert(1)">ok</a>',
+    '<div style="background:url(javascript:alert(1))">x</div>',
+])
+def test_sanitiser_removes_every_active_thing(payload):
+    from customers.sanitize import body_sanitise
+
+    html, _ = body_sanitise(payload)
+    lowered = html.lower()
+    for needle in ("<script", "onerror", "onload", "onclick", "javascript:", "<form", "<input", "<iframe", "style="):
+        assert needle not in lowered
+    if "ok.example" in payload:
+        assert 'target="_blank"' in html and "noopener" in html

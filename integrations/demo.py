@@ -4,7 +4,7 @@ newcomer sees every feature after signing in, with no other step."""
 from django.conf import settings
 from django.db import transaction
 
-from customers.models import Contact, Customer, CustomerDomain
+from customers.models import Contact, CustomerDomain
 from customers.services import customer_create
 from vectis.models import Role, User
 

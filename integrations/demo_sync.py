@@ -2,16 +2,22 @@
 
 from django.utils import timezone
 
-from .connection import connection_get, current_mailboxes, graph_client_for
+from .connection import connection_get, connection_record_test, current_mailboxes, graph_client_for
+from .diagnostics import connection_test
+from .m365 import secrets
 from .m365.posture_sync import posture_sync
 from .m365.sync import mailbox_sync
 
 
 def demo_first_sync():
     connection = connection_get()
+    report = connection_test(tenant_id=connection.tenant_id, client_id=connection.client_id,
+                             client_secret=secrets.decrypt(connection.client_secret_encrypted),
+                             mailboxes=connection.mailboxes)
+    connection_record_test(connection=connection, report=report)
+    lines = [f"  Test: {report.headline}"]
     connection.initial_sync_requested_at = timezone.now()
     connection.save(update_fields=["initial_sync_requested_at"])
-    lines = []
     for upn in current_mailboxes():
         runs = (mailbox_sync(upn=upn, reason="initial") or {}).get("runs", {})
         counts = ", ".join(f"{folder} {run['kept']} kept / {run['dropped']} dropped" for folder, run in runs.items())

@@ -24,6 +24,16 @@ def celery_in_process(request, monkeypatch):
     monkeypatch.setitem(app.conf, "task_eager_propagates", True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_token_apps():
+    """MSAL applications (and their cached tokens) live for the process; each test starts without any."""
+    from integrations.m365.tokens import forget_token_apps
+
+    forget_token_apps()
+    yield
+    forget_token_apps()
+
+
 @pytest.fixture
 def admin_user(db):
     return make_user("ada", Role.ADMIN)

@@ -5,7 +5,7 @@ from django.urls import reverse
 from audit.log import audit_log
 from audit.models import AuditEvent
 from customers.models import Customer
-from vectis.models import Role, User
+from vectis.models import User
 
 from .conftest import PASSWORD
 

@@ -15,7 +15,6 @@ from responses import matchers
 
 from integrations.m365 import errors
 from integrations.m365.client import EVENT_FIELDS, MESSAGE_FIELDS, GraphClient
-from integrations.m365.tokens import forget_token_apps
 from integrations.m365.transport import RetryPolicy
 
 LOGIN = "https://login.vectis.test"
@@ -106,13 +105,6 @@ def make_client(tenant, *, allowed=ALLOWED, sleeps=None, provider=None, fingerpr
 def graph_error(code, message="boom", request_id="req-123"):
     return {"error": {"code": code, "message": message, "innerError": {"date": "2025-05-01T10:00:00", "request-id": request_id, "client-request-id": "cli-456"}}}
 
-
-@pytest.fixture(autouse=True)
-def _fresh_token_apps():
-    # MSAL applications live for the process; each test starts without any.
-    forget_token_apps()
-    yield
-    forget_token_apps()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 import responses
 
 from integrations.m365 import errors, parse
-from tests.test_graph_client import Sleeps, _fresh_token_apps, add_login, make_client  # noqa: F401 (autouse fixture)
+from tests.test_graph_client import Sleeps, add_login, make_client
 
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "graph-examples"
 FILES = sorted(p.name for p in EXAMPLES.glob("*.json"))

@@ -13,7 +13,6 @@ from customers.domains import address_domain
 from customers.models import Customer, CustomerDomain
 from integrations.m365.client import GraphClient
 from integrations.m365.posture_sync import posture_sync
-from integrations.m365.tokens import forget_token_apps
 from integrations.m365.transport import RetryPolicy
 from integrations.models import PostureRun
 from integrations.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, serve
@@ -33,12 +32,6 @@ SNAPSHOT_USER_KEYS = {
     "mfa_registered", "method_types", "strongest", "mfa_source", "privileged_roles",
 }
 
-
-@pytest.fixture(autouse=True)
-def _fresh_token_apps():
-    forget_token_apps()
-    yield
-    forget_token_apps()
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ import logging
 import re
 from datetime import timedelta
 
-from django.core.cache import caches
-from django.db import connection
-
 from customers.communications import Direction
 from customers.models import (
     Contact,
@@ -22,6 +19,8 @@ from customers.models import (
 from integrations.models import MailboxState, SyncRun
 from integrations.simulator import SENTINEL_PREFIX, address_at
 from integrations.tasks import sync_mailbox
+
+from .traces import all_cache_text, all_database_text
 
 MSP = "contoso-msp.example"
 
@@ -104,26 +103,6 @@ def test_listed_contact_on_a_personal_address_keeps_an_event(sync_kit):
     sync_kit.assert_ground_truth(mailboxes=[jane])
 
 
-def _all_database_text():
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            chunks += [repr(row) for row in cursor.fetchall()]
-    return "\n".join(chunks)
-
-
-def _all_cache_text():
-    cache = caches["default"]
-    backend = type(cache).__name__
-    if backend == "LocMemCache":
-        return repr(list(cache._cache.items()))
-    if backend == "RedisCache":
-        client = cache._cache.get_client()
-        return repr([(key, client.dump(key)) for key in client.scan_iter()])
-    raise AssertionError(f"no scanner for {backend}")
-
-
 def test_bodies_never_reach_the_database_cache_logs_or_task_results(sync_kit, caplog):
     # Every logger at DEBUG, including those the settings quieten (urllib3, msal).
     caplog.set_level(logging.DEBUG)
@@ -136,8 +115,8 @@ def test_bodies_never_reach_the_database_cache_logs_or_task_results(sync_kit, ca
 
     assert Message.objects.count() > 50 and Event.objects.count() > 10
     haystacks = {
-        "database": _all_database_text(),
-        "cache": _all_cache_text(),
+        "database": all_database_text(),
+        "cache": all_cache_text(),
         "logs": caplog.text + "\n".join(repr(r.args) for r in caplog.records),
         "task results": repr([(r.result, r.state) for r in results]),
     }
@@ -164,7 +143,7 @@ def test_dropped_items_leave_no_row_and_no_log_line(sync_kit, caplog):
 
     sync_kit.sync()
 
-    database, logs = _all_database_text().lower(), (caplog.text + repr([r.args for r in caplog.records])).lower()
+    database, logs = all_database_text().lower(), (caplog.text + repr([r.args for r in caplog.records])).lower()
     for address in outsiders:
         assert address not in database and address not in logs
     stored_subjects = set(Message.objects.values_list("subject", flat=True))
@@ -179,7 +158,7 @@ def test_dropped_items_leave_no_row_and_no_log_line(sync_kit, caplog):
 
 
 def test_sync_requests_only_listed_mailboxes_with_select_and_never_a_body(sync_kit):
-    from integrations.connection import connection_save, connection_get
+    from integrations.connection import connection_get, connection_save
 
     conn = connection_get()
     listed = sync_kit.mailboxes()

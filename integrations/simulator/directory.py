@@ -319,7 +319,6 @@ def _member_object(user: UserRecord) -> dict:
 def _roles(tenant: Tenant) -> None:
     """Activated roles and their members: technicians and customer users (some
     in several roles), a role-assignable group and service principals."""
-    spec = tenant.spec
     techs = [u for u in tenant.users if u.kind == "technician"]
     by_customer: dict[str, list[UserRecord]] = {}
     for u in tenant.users:

@@ -1,0 +1,198 @@
+"""Messages and calendar events: metadata records only (never bodies, except parse_message_body
+for the on-demand view)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .values import Address, _addresses, _bool, _dict, _list, _str, parse_address, parse_datetime, parse_graph_datetime
+
+
+# ---------------------------------------------------------------- mail
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: str
+    internet_message_id: str | None
+    conversation_id: str | None
+    subject: str | None
+    body_preview: str | None
+    from_: Address | None
+    sender: Address | None
+    to: list[Address]
+    cc: list[Address]
+    bcc: list[Address]
+    received_at: datetime | None
+    sent_at: datetime | None
+    is_draft: bool | None
+    is_read: bool | None
+    web_link: str | None
+    parent_folder_id: str | None
+
+    def participants(self) -> set[str]:
+        """Every lowercased address on the message (from, sender, to, cc, bcc)."""
+        people = [self.from_, self.sender, *self.to, *self.cc, *self.bcc]
+        return {p.address for p in people if p is not None and p.address}
+
+
+@dataclass(frozen=True)
+class RemovedRecord:
+    id: str
+    reason: str | None  # "deleted" or "changed" (moved out of the folder)
+
+
+def parse_message(value: Any) -> MessageRecord | None:
+    obj = _dict(value)
+    message_id = _str(obj.get("id"))
+    if message_id is None:
+        return None
+    return MessageRecord(
+        id=message_id,
+        internet_message_id=_str(obj.get("internetMessageId")),
+        conversation_id=_str(obj.get("conversationId")),
+        subject=_str(obj.get("subject")),
+        body_preview=_str(obj.get("bodyPreview")),
+        from_=parse_address(obj.get("from")),
+        sender=parse_address(obj.get("sender")),
+        to=_addresses(obj.get("toRecipients")),
+        cc=_addresses(obj.get("ccRecipients")),
+        bcc=_addresses(obj.get("bccRecipients")),
+        received_at=parse_datetime(obj.get("receivedDateTime")),
+        sent_at=parse_datetime(obj.get("sentDateTime")),
+        is_draft=_bool(obj.get("isDraft")),
+        is_read=_bool(obj.get("isRead")),
+        web_link=_str(obj.get("webLink")),
+        parent_folder_id=_str(obj.get("parentFolderId")),
+    )
+
+
+def parse_removed(value: Any) -> RemovedRecord | None:
+    obj = _dict(value)
+    item_id = _str(obj.get("id"))
+    if item_id is None or "@removed" not in obj:
+        return None
+    return RemovedRecord(id=item_id, reason=_str(_dict(obj.get("@removed")).get("reason")))
+
+
+@dataclass
+class DeltaPage:
+    changed: list = field(default_factory=list)  # MessageRecord or EventRecord
+    removed: list[RemovedRecord] = field(default_factory=list)
+    skipped: int = 0  # items without a usable id
+
+
+def message_page(items: Any) -> DeltaPage:
+    """One page of message delta items -> changed messages and removals."""
+    return _page(items, parse_message)
+
+
+@dataclass(frozen=True)
+class MessageBody:
+    content_type: str  # "html" or "text"
+    content: str
+
+
+def parse_message_body(value: Any) -> MessageBody | None:
+    """{"body": {"contentType", "content"}} -> MessageBody (untrusted HTML)."""
+    body = _dict(_dict(value).get("body"))
+    content = body.get("content")
+    if not isinstance(content, str):
+        return None
+    content_type = (_str(body.get("contentType")) or "text").lower()
+    return MessageBody(content_type="html" if content_type == "html" else "text", content=content)
+
+
+# ---------------------------------------------------------------- calendar
+
+
+@dataclass(frozen=True)
+class Attendee:
+    address: str | None
+    name: str | None
+    type: str | None  # required / optional / resource
+    response: str | None  # none / accepted / declined / tentativelyAccepted / ...
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: str
+    ical_uid: str | None
+    subject: str | None
+    body_preview: str | None
+    start: datetime | None
+    end: datetime | None
+    is_all_day: bool | None
+    is_cancelled: bool | None
+    organizer: Address | None
+    attendees: list[Attendee]
+    location: str | None
+    is_online_meeting: bool | None
+    join_url: str | None
+    web_link: str | None
+    type: str | None  # singleInstance / occurrence / exception / seriesMaster
+    series_master_id: str | None
+
+    def participants(self) -> set[str]:
+        people = [a.address for a in self.attendees]
+        if self.organizer is not None:
+            people.append(self.organizer.address)
+        return {p for p in people if p}
+
+
+def parse_event(value: Any) -> EventRecord | None:
+    obj = _dict(value)
+    event_id = _str(obj.get("id"))
+    if event_id is None:
+        return None
+    attendees = []
+    for item in _list(obj.get("attendees")):
+        item = _dict(item)
+        address = parse_address(item.get("emailAddress"))
+        attendees.append(
+            Attendee(
+                address=address.address if address else None,
+                name=address.name if address else None,
+                type=_str(item.get("type")),
+                response=_str(_dict(item.get("status")).get("response")),
+            )
+        )
+    return EventRecord(
+        id=event_id,
+        ical_uid=_str(obj.get("iCalUId")),
+        subject=_str(obj.get("subject")),
+        body_preview=_str(obj.get("bodyPreview")),
+        start=parse_graph_datetime(obj.get("start")),
+        end=parse_graph_datetime(obj.get("end")),
+        is_all_day=_bool(obj.get("isAllDay")),
+        is_cancelled=_bool(obj.get("isCancelled")),
+        organizer=parse_address(obj.get("organizer")),
+        attendees=attendees,
+        location=_str(_dict(obj.get("location")).get("displayName")),
+        is_online_meeting=_bool(obj.get("isOnlineMeeting")),
+        join_url=_str(_dict(obj.get("onlineMeeting")).get("joinUrl")),
+        web_link=_str(obj.get("webLink")),
+        type=_str(obj.get("type")),
+        series_master_id=_str(obj.get("seriesMasterId")),
+    )
+
+
+def event_page(items: Any) -> DeltaPage:
+    return _page(items, parse_event)
+
+
+def _page(items: Any, parse_one) -> DeltaPage:
+    page = DeltaPage()
+    for item in _list(items):
+        removed = parse_removed(item)
+        if removed is not None:
+            page.removed.append(removed)
+            continue
+        record = parse_one(item)
+        if record is None:
+            page.skipped += 1
+        else:
+            page.changed.append(record)
+    return page

@@ -2,7 +2,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,6 +29,11 @@ def customer_list(request):
     customers = Customer.objects.order_by(Lower("name"), "pk")
     if query:
         customers = customers.filter(Q(name__icontains=query) | Q(domains__domain__icontains=query.lower())).distinct()
+    latest = selectors.customer_messages(request.user, OuterRef("pk"))
+    customers = customers.annotate(
+        last_email_at=Subquery(latest.values("received_at")[:1]),
+        last_email_subject=Subquery(latest.values("subject")[:1]),
+    )
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     domains_by_customer = {}
     for row in CustomerDomain.objects.filter(customer__in=[c.pk for c in page]).values("customer_id", "domain"):

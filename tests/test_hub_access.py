@@ -173,3 +173,18 @@ def test_sanitiser_removes_every_active_thing(payload):
         assert needle not in lowered
     if "ok.example" in payload:
         assert 'target="_blank"' in html and "noopener" in html
+
+
+@pytest.mark.parametrize("role", ["admin", "member"])
+def test_customer_list_last_email_column_follows_the_rule(client, synced, people, role):
+    from customers.selectors import customer_latest_message
+
+    user = people[role]
+    client.force_login(user)
+    rows = client.get(reverse("customers:list")).context["page"]
+    checked = 0
+    for customer in rows:
+        latest = customer_latest_message(user, customer)
+        assert customer.last_email_subject == (latest.subject if latest else None)
+        checked += latest is not None
+    assert checked > 0

@@ -8,7 +8,7 @@ from django.utils import timezone
 from customers.retention import communications_purge_old
 
 from .connection import connection_get, current_mailboxes, graph_client_for
-from .m365.sync import CLAIM_STALE_AFTER, mailbox_sync, sync_runs_purge_old
+from .m365.sync import CLAIM_STALE_AFTER, Claim, mailbox_sync, sync_runs_purge_old
 from .models import MailboxState
 
 
@@ -29,9 +29,16 @@ def sync_all_mailboxes(full=False, reason="schedule"):
 # acks_late + reject_on_worker_lost: a worker killed mid-run gives the task
 # back to the broker; the rerun replays pages idempotently once the dead
 # run's claim has gone stale.
-@shared_task(name="integrations.tasks.sync_mailbox", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def sync_mailbox(upn, full=False, reason="schedule"):
-    mailbox_sync(upn=upn, full=full, reason=reason)
+@shared_task(bind=True, name="integrations.tasks.sync_mailbox", ignore_result=True, acks_late=True,
+             reject_on_worker_lost=True, max_retries=3)
+def sync_mailbox(self, upn, full=False, reason="schedule"):
+    summary = mailbox_sync(upn=upn, full=full, reason=reason)
+    if summary and summary["outcome"] == "skipped" and (self.request.delivery_info or {}).get("redelivered"):
+        # The message came back because the worker running it died, and that
+        # dead run still holds the mailbox's claim (the broker redelivers at
+        # once, long before the claim goes stale). Come back when it is stale
+        # instead of dropping the rerun until a later schedule.
+        raise self.retry(countdown=Claim.stale_in(upn) + 1)
 
 
 @shared_task(name="integrations.tasks.purge_old_communications", ignore_result=True)

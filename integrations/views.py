@@ -3,6 +3,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,7 +13,7 @@ from vectis.models import Role
 
 from . import tasks
 from .connection import connection_get, connection_record_test, connection_save
-from .diagnostics import connection_test
+from .diagnostics import TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
 from .models import PostureRun
@@ -49,6 +50,7 @@ def m365_configure(request):
             report = _run_test(request, connection, data)
         else:
             connection = connection_save(actor=request.user, request=request, **data)
+            _record_test_of_saved_values(request, connection, data)
             messages.success(request, "Saved. Start the initial sync when you're ready.")
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
@@ -68,7 +70,36 @@ def _run_test(request, connection, data):
         data["tenant_id"], data["client_id"], data["mailboxes"]) and not data["client_secret"]
     if saved_values:
         connection_record_test(connection=connection, report=report)
+    elif report.ok:
+        # Usually the values typed in before the first Save: remember that they
+        # passed, so saving exactly these values records the test (tenant name,
+        # verified domains, permissions) instead of reading "not tested".
+        request.session[TESTED_SESSION_KEY] = {
+            "values": _values_fingerprint(data), "tenant_name": report.tenant_name,
+            "verified_domains": list(report.verified_domains), "granted": sorted(report.granted),
+            "headline": report.headline,
+        }
+    else:
+        request.session.pop(TESTED_SESSION_KEY, None)
     return report
+
+
+TESTED_SESSION_KEY = "m365_tested_values"
+
+
+def _values_fingerprint(data):
+    """Which values a Test checked. The secret enters only through an HMAC (keyed with SECRET_KEY)."""
+    raw = "\n".join([data["tenant_id"], data["client_id"], ",".join(data["mailboxes"]), data["client_secret"] or ""])
+    return salted_hmac("vectis.integrations.tested-values", raw).hexdigest()
+
+
+def _record_test_of_saved_values(request, connection, data):
+    tested = request.session.pop(TESTED_SESSION_KEY, None)
+    if not tested or not constant_time_compare(tested.get("values", ""), _values_fingerprint(data)):
+        return
+    report = TestReport(ok=True, headline=tested["headline"], tenant_name=tested["tenant_name"],
+                        verified_domains=tested["verified_domains"], granted=set(tested["granted"]))
+    connection_record_test(connection=connection, report=report)
 
 
 @require_role(Role.ADMIN)

@@ -199,6 +199,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 
 VECTIS_MAIL_SYNC_MINUTES = env_int("VECTIS_MAIL_SYNC_MINUTES", 10, minimum=1)
+# A mailbox sync's claim not refreshed for this long belongs to a worker that
+# died, and another run may take the mailbox over. Keep it well above the
+# longest single Graph request with its retries (a few minutes); tests that
+# kill workers set it to seconds.
+VECTIS_SYNC_CLAIM_STALE_SECONDS = env_int("VECTIS_SYNC_CLAIM_STALE_SECONDS", 15 * 60, minimum=2)
 VECTIS_RETENTION_DAYS = env_int("VECTIS_RETENTION_DAYS", 30, minimum=1)
 VECTIS_POSTURE_SYNC_HOUR = env_int("VECTIS_POSTURE_SYNC_HOUR", 2, minimum=0)
 # /security flags a customer whose privileged MFA % is below this.

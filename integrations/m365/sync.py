@@ -26,10 +26,11 @@ from .mail_sync import FOLDERS, folder_round
 
 logger = logging.getLogger(__name__)
 
-# A claim not refreshed for this long belongs to a worker that died; a live
-# run refreshes its claim at least every HEARTBEAT while it pages.
-CLAIM_STALE_AFTER = timedelta(minutes=15)
-HEARTBEAT = timedelta(seconds=60)
+# A claim not refreshed for this long belongs to a worker that died (setting
+# VECTIS_SYNC_CLAIM_STALE_SECONDS, 15 minutes by default); a live run
+# refreshes its claim at least every HEARTBEAT while it pages.
+CLAIM_STALE_AFTER = timedelta(seconds=settings.VECTIS_SYNC_CLAIM_STALE_SECONDS)
+HEARTBEAT = min(timedelta(seconds=60), CLAIM_STALE_AFTER / 4)
 REASONS = ("schedule", "manual", "initial", "command")
 PROGRESS_FIELDS = ["seen", "kept", "dropped", "removed", "full", "graph_requests", "retries", "throttled_seconds"]
 
@@ -61,6 +62,14 @@ class Claim:
         free = Q(running_since__isnull=True) | Q(running_since__lt=now - CLAIM_STALE_AFTER)
         won = MailboxState.objects.filter(free, upn=upn).update(running_since=now)
         return cls(upn, now) if won else None
+
+    @staticmethod
+    def stale_in(upn, now=None):
+        """Seconds until the mailbox's current claim goes stale (0 when it is free or stale already)."""
+        since = MailboxState.objects.filter(upn=upn.strip().lower()).values_list("running_since", flat=True).first()
+        if since is None:
+            return 0
+        return max(0, round((since + CLAIM_STALE_AFTER - (now or timezone.now())).total_seconds()))
 
     def refresh(self):
         now = timezone.now()

@@ -62,9 +62,20 @@ def audit_list(request):
     form = AuditFilterForm(request.GET or None)
     events = audit_events_filtered(form) if request.GET else AuditEvent.objects.select_related("actor")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    _label_page(page)
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "audit/list.html", {"form": form, "page": page, "qs": query.urlencode()})
+
+
+def _label_page(page):
+    """Customer names (one query for the page; deleted customers keep their id) and readable details."""
+    from customers.models import Customer
+
+    names = dict(Customer.objects.filter(pk__in={e.customer_id for e in page if e.customer_id}).values_list("pk", "name"))
+    for event in page:
+        event.customer_label = names.get(event.customer_id, f"#{event.customer_id} (deleted)") if event.customer_id else ""
+        event.detail_items = [(key, value if isinstance(value, str) else _json(value)) for key, value in event.details.items()]
 
 
 @require_role(Role.ADMIN)

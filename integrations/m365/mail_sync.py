@@ -35,6 +35,7 @@ def folder_round(*, client, state, folder, ctx, run, on_page, full):
     An expired delta state (410, syncStateNotFound, resyncRequired) restarts
     the folder from scratch once, within the same run."""
     delta_link = None if full else (getattr(state, f"{folder}_delta_link") or None)
+    run.full = delta_link is None  # no stored link (first run, or an interrupted one): from scratch
     try:
         return _round(client=client, upn=state.upn, folder=folder, ctx=ctx, run=run, on_page=on_page, delta_link=delta_link)
     except errors.SyncStateExpiredError:

@@ -1,11 +1,19 @@
 """The data each section of the customer hub needs, collected so the hub view stays thin."""
 
+from functools import partial
+
 from django.core.paginator import Paginator
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .domains import DomainIndex
 from .models import Contact
-from .selectors import customer_events, customer_latest_message, customer_recent_messages
+from .selectors import (
+    customer_events,
+    customer_latest_message,
+    customer_recent_message_count,
+    customer_recent_messages,
+)
 
 MESSAGES_PER_PAGE = 20
 
@@ -20,8 +28,23 @@ def customer_address_rule(customer):
 ROLE_LABELS = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"))
 
 
+class CountedPaginator(Paginator):
+    """A Paginator whose total comes from a cheaper count than object_list.count()."""
+
+    def __init__(self, object_list, per_page, *, count):
+        super().__init__(object_list, per_page)
+        self._count = count
+
+    @cached_property
+    def count(self):
+        return self._count()
+
+
 def communications_section(request, customer):
-    page = Paginator(customer_recent_messages(request.user, customer), MESSAGES_PER_PAGE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    messages = customer_recent_messages(request.user, customer, now=now)
+    count = partial(customer_recent_message_count, request.user, customer, now=now)
+    page = CountedPaginator(messages, MESSAGES_PER_PAGE, count=count).get_page(request.GET.get("page"))
     for message in page:
         participants = list(message.participants.all())
         message.people = [(label, [p for p in participants if p.role == role]) for role, label in ROLE_LABELS]

@@ -3,7 +3,8 @@ summary line and body request goes through.
 
 Admins see every matched communication. Members and viewers see only items
 whose participant list contains their own work email. The rule lives in
-`messages_visible` / `events_visible` and nowhere else.
+`_took_part_in_message` (through `messages_visible`) and `events_visible`
+and nowhere else.
 """
 
 from datetime import timedelta
@@ -13,19 +14,32 @@ from django.utils import timezone
 
 from vectis.models import Role
 
-from .communications import Event, EventParticipant, Message, MessageHolder, MessageParticipant
+from .communications import (
+    Event,
+    EventParticipant,
+    Message,
+    MessageCustomer,
+    MessageHolder,
+    MessageParticipant,
+)
 
 RECENT_DAYS = 14
 EVENTS_PAST_DAYS = 7
 EVENTS_AHEAD_DAYS = 14
 
 
-def messages_visible(user):
-    messages = Message.objects.all()
+def _took_part_in_message(user, message):
+    """The access rule for messages: None for admins (they see all), else the
+    condition "this user is a participant of `message`" (an OuterRef)."""
     if user.role == Role.ADMIN:
-        return messages
-    took_part = MessageParticipant.objects.filter(message=OuterRef("pk"), address=user.work_email.lower())
-    return messages.filter(Exists(took_part))
+        return None
+    return Exists(MessageParticipant.objects.filter(message=message, address=user.work_email.lower()))
+
+
+def messages_visible(user):
+    took_part = _took_part_in_message(user, OuterRef("pk"))
+    messages = Message.objects.all()
+    return messages if took_part is None else messages.filter(took_part)
 
 
 def events_visible(user):
@@ -36,25 +50,38 @@ def events_visible(user):
     return events.filter(Exists(took_part))
 
 
-def customer_messages(user, customer):
-    """Visible messages of one customer, newest first (no time bound: callers slice or bound it)."""
-    return (
-        messages_visible(user)
-        .filter(customer_links__customer=customer)
-        .order_by("-customer_links__received_at", "-id")
-    )
+def customer_messages(user, customer, *, since=None):
+    """Visible messages of one customer, newest first (no time bound unless `since`: callers slice or bound it)."""
+    # One filter() call: both conditions on the same customer link. A second
+    # filter() would join the links again, list a message that touches two
+    # customers twice, and keep PostgreSQL off the (customer, -received_at) index.
+    link = {"customer_links__customer": customer}
+    if since is not None:
+        link["customer_links__received_at__gte"] = since
+    return messages_visible(user).filter(**link).order_by("-customer_links__received_at", "-id")
 
 
 def customer_recent_messages(user, customer, *, now=None):
+    """Visible messages of the last RECENT_DAYS, newest first (customer_recent_message_count counts them)."""
     since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
     return (
-        customer_messages(user, customer)
-        .filter(customer_links__received_at__gte=since)
+        customer_messages(user, customer, since=since)
         .prefetch_related(
             Prefetch("participants", queryset=MessageParticipant.objects.order_by("role", "id")),
             Prefetch("holders", queryset=MessageHolder.objects.order_by("mailbox")),
         )
     )
+
+
+def customer_recent_message_count(user, customer, *, now=None):
+    """How many messages customer_recent_messages() lists, counted on the
+    customer links alone (their (customer, -received_at) index), without
+    joining every message: 34 ms -> 3 ms for a customer with 22,000 recent
+    messages (docs/performance.md)."""
+    since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+    links = MessageCustomer.objects.filter(customer=customer, received_at__gte=since)
+    took_part = _took_part_in_message(user, OuterRef("message_id"))
+    return (links if took_part is None else links.filter(took_part)).count()
 
 
 def customer_latest_message(user, customer):

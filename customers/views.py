@@ -16,7 +16,7 @@ from vectis.models import Role
 from . import csv_import, selectors, services
 from .forms import ContactForm, CsvImportForm, CustomerForm
 from .hub import communications_section, hub_sections
-from .models import Contact, Customer, CustomerDomain
+from .models import Contact, Customer, CustomerDomain, Message
 from .sanitize import body_sanitise
 
 PAGE_SIZE = 25
@@ -30,16 +30,16 @@ def customer_list(request):
     if query:
         customers = customers.filter(Q(name__icontains=query) | Q(domains__domain__icontains=query.lower())).distinct()
     latest = selectors.customer_messages(request.user, OuterRef("pk"))
-    customers = customers.annotate(
-        last_email_at=Subquery(latest.values("received_at")[:1]),
-        last_email_subject=Subquery(latest.values("subject")[:1]),
-    )
+    customers = customers.annotate(last_email_id=Subquery(latest.values("id")[:1]))
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    # One subquery per row finds the message; one query for the page reads them.
+    last_emails = Message.objects.in_bulk([c.last_email_id for c in page if c.last_email_id])
     domains_by_customer = {}
     for row in CustomerDomain.objects.filter(customer__in=[c.pk for c in page]).values("customer_id", "domain"):
         domains_by_customer.setdefault(row["customer_id"], []).append(row["domain"])
     for customer in page:
         customer.domain_list = domains_by_customer.get(customer.pk, [])
+        customer.last_email = last_emails.get(customer.last_email_id)
     return render(request, "customers/list.html", {"page": page, "query": query, "qs": urlencode({"q": query}) if query else ""})
 
 

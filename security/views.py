@@ -34,6 +34,7 @@ def _latest_posture_run():
 def security_rollup(request):
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"))
     page = Paginator(data["rows"], ROLLUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    rollup.rollup_details(page.object_list, data["signals"])
     lines = rollup.sparklines(
         [r["customer_id"] for r in page], end_by_customer={r["customer_id"]: r["taken_on"] for r in page}
     )
@@ -62,6 +63,7 @@ def security_rollup(request):
 def security_rollup_csv(request):
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"))
     signals = data["signals"]
+    rollup.rollup_details(data["rows"], signals, all_rows=True)
     write = csv_line_writer()
 
     def lines():

@@ -1,0 +1,77 @@
+"""The Graph simulator as its own process, sized for a benchmark.
+
+Like `manage.py m365_simulator`, plus the knobs a benchmark needs (history
+length, one big customer, page sizes). Writes its connection details to
+--info-file once it serves, and stops on SIGTERM. Never imports Django.
+"""
+
+import argparse
+import json
+import signal
+import time
+from pathlib import Path
+
+from integrations.simulator import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    GraphSimulator,
+    TenantSpec,
+    build_tenant,
+    serve,
+)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--info-file", required=True)
+    parser.add_argument("--mailboxes", type=int, default=4)
+    parser.add_argument("--messages-per-mailbox", type=int, default=60)
+    parser.add_argument("--events-per-mailbox", type=int, default=24)
+    parser.add_argument("--off-customer-share", type=float, default=0.3)
+    # Kept inside the sync's 14-day look-back so every generated message is in play.
+    parser.add_argument("--mail-history-days", type=int, default=13)
+    parser.add_argument("--users-per-customer", type=int, default=8)
+    parser.add_argument("--customer-domains", default="", help="comma-separated; default: the simulator's six")
+    parser.add_argument("--fault", action="append", default=[], help="NAME (no parameters), repeatable")
+    args = parser.parse_args(argv)
+
+    spec_kwargs = {
+        "technicians": args.mailboxes, "messages_per_mailbox": args.messages_per_mailbox,
+        "events_per_mailbox": args.events_per_mailbox, "off_customer_share": args.off_customer_share,
+        "mail_history_days": args.mail_history_days, "users_per_customer": args.users_per_customer,
+    }
+    if args.customer_domains:
+        spec_kwargs.update(customer_domains=tuple(args.customer_domains.split(",")), customer_subdomains=())
+    started = time.perf_counter()
+    spec = TenantSpec(**spec_kwargs)
+    tenant = build_tenant(spec)
+    built = time.perf_counter() - started
+    sim = GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
+    for name in args.fault:
+        sim.faults.set(name)
+    running = serve(sim)
+    info = running.info()
+    info.update(
+        anchor=spec.anchor.isoformat(), technician_upns=spec.technician_upns(), customer_domains_all=list(spec.customer_domains),
+        tenant_build_seconds=round(built, 2), messages_total=len(tenant.all_messages()), users_total=len(tenant.users),
+    )
+    path = Path(args.info_file)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info))
+    tmp.replace(path)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+
+
+if __name__ == "__main__":
+    main()

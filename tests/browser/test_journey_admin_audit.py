@@ -66,7 +66,7 @@ def test_admin_finds_the_body_fetch_and_the_pack_download_with_the_audit_filters
     expect(row.locator("td").nth(1)).to_contain_text("tess")
     expect(row.locator("td").nth(2)).to_have_text("body.fetch")
     expect(row.locator("td").nth(3)).to_contain_text(f"customers.message {message_id}")
-    expect(row.locator("td").nth(4)).to_have_text(str(customer.pk))
+    expect(row.locator("td").nth(4)).to_have_text(customer.name)
     for shown in ("outcome: ok", f"mailbox: {holder.mailbox}", f"graph_id: {holder.graph_id}"):
         expect(row.locator("td.details")).to_contain_text(shown)
     alex.shot("audit-log-body-fetch-by-tess")

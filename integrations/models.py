@@ -62,7 +62,24 @@ class MailboxState(models.Model):
         return self.upn
 
 
-class SyncRun(models.Model):
+class RunRecord(models.Model):
+    """What every sync run records: when, how many Graph requests it cost, and
+    the error with Graph's request id (what Microsoft support asks for)."""
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    graph_requests = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    throttled_seconds = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-started_at", "-id"]
+
+
+class SyncRun(RunRecord):
     """One sync of one mailbox folder (inbox, sentitems or calendar)."""
 
     class Outcome(models.TextChoices):
@@ -74,25 +91,17 @@ class SyncRun(models.Model):
     mailbox = models.CharField(max_length=320, db_index=True)
     folder = models.CharField(max_length=16)  # inbox | sentitems | calendar
     full = models.BooleanField(default=False)  # started from scratch (no delta link)
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
     seen = models.PositiveIntegerField(default=0)
     kept = models.PositiveIntegerField(default=0)
     dropped = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
-    graph_requests = models.PositiveIntegerField(default=0)
-    retries = models.PositiveIntegerField(default=0)
-    throttled_seconds = models.FloatField(default=0)
-    error = models.TextField(blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
 
-    class Meta:
-        ordering = ["-started_at", "-id"]
+    class Meta(RunRecord.Meta):
         indexes = [models.Index(fields=["mailbox", "-started_at"])]
 
 
-class PostureRun(models.Model):
+class PostureRun(RunRecord):
     """One tenant-wide posture collection (users, MFA registration, roles)."""
 
     class Outcome(models.TextChoices):
@@ -100,8 +109,6 @@ class PostureRun(models.Model):
         SUCCESS = "success"
         FAILED = "failed"
 
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
     mfa_source = models.CharField(max_length=16, blank=True)  # report | methods
     # Why the registration report could not be used, in the admin's terms.
@@ -110,11 +117,3 @@ class PostureRun(models.Model):
     users_matched = models.PositiveIntegerField(default=0)
     users_unmatched = models.PositiveIntegerField(default=0)
     fallback_users = models.PositiveIntegerField(default=0)
-    graph_requests = models.PositiveIntegerField(default=0)
-    retries = models.PositiveIntegerField(default=0)
-    throttled_seconds = models.FloatField(default=0)
-    error = models.TextField(blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        ordering = ["-started_at", "-id"]

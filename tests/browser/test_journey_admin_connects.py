@@ -48,7 +48,7 @@ def test_admin_configures_microsoft_365_tests_saves_and_runs_the_initial_sync(wo
     verdict = page.locator("#test-result .test-headline")
     expect(verdict).to_have_text(f"Connected to {world.spec.tenant_name} — {len(mailboxes)} mailboxes configured")
     expect(page.locator("#test-result .checklist .tag-missing")).to_have_count(0)  # all six permissions granted
-    expect(page.locator("#test-result table.mailbox-checks tr")).to_have_count(len(mailboxes))
+    expect(page.locator("#test-result ul.mailbox-checks li")).to_have_count(len(mailboxes))
     alex.shot("configure-tested")
     assert not M365Connection.objects.exists()  # a test saves nothing
 

@@ -51,12 +51,11 @@ def purge_old_communications():
 @shared_task(name="integrations.tasks.sync_posture", ignore_result=True)
 def sync_posture(run_id=None):
     # Imported here so mail sync never depends on the posture feature's imports.
-    from .m365.posture_sync import posture_sync
-    from .models import PostureRun
+    from .m365.posture_sync import posture_run_claim, posture_sync
 
-    connection = connection_get()
-    if connection is None:
+    run = posture_run_claim(run_id=run_id)
+    if run is None:
         return
-    run = PostureRun.objects.filter(pk=run_id).first() if run_id else None
-    with graph_client_for(connection) as client:
+    with graph_client_for(connection_get()) as client:
         posture_sync(client=client, run=run)
+

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from customers.domains import DomainIndex
@@ -267,3 +269,30 @@ def _provenance(client, collected, run, started, finished):
         "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},
         "fallback_users": collected.fallback_users,
     }
+
+
+POSTURE_RUN_STALE_AFTER = timedelta(hours=2)
+
+
+def posture_run_claim(*, run_id=None):
+    """The run this task may carry out, or None when there is no connection or
+    another collection is still running (two would race to write the same day's
+    snapshots). Serialised on the connection row so two tasks can't both win."""
+    with transaction.atomic():
+        connection = M365Connection.objects.select_for_update().order_by("pk").first()
+        if connection is None:
+            return None
+        run = PostureRun.objects.filter(pk=run_id).first() if run_id else None
+        busy = PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING,
+                                         started_at__gte=timezone.now() - POSTURE_RUN_STALE_AFTER)
+        if run is not None:
+            busy = busy.exclude(pk=run.pk)
+        other = busy.order_by("started_at").first()
+        if other is not None:
+            if run is not None:
+                run.outcome = PostureRun.Outcome.FAILED
+                run.finished_at = timezone.now()
+                run.error = f"Skipped: another posture collection has been running since {other.started_at:%Y-%m-%d %H:%M} UTC."
+                run.save(update_fields=["outcome", "finished_at", "error"])
+            return None
+        return run or PostureRun.objects.create()

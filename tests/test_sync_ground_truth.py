@@ -186,3 +186,31 @@ def test_sync_requests_only_listed_mailboxes_with_select_and_never_a_body(sync_k
             assert "body" not in {s.strip().lower() for s in select.split(",")}
             assert "uniquebody" not in select.lower()
     assert {r["user"].lower() for r in log if r["user"]} <= allowed
+
+
+def test_the_filter_reads_the_same_participant_list_that_is_stored(db):
+    """A delegate `sender` at a customer domain, with `from` and every recipient
+    elsewhere, does not keep a message: the filter, the access rule and
+    forget-unmatched all read the one stored list (from, to, cc, bcc)."""
+    from django.utils import timezone
+
+    from customers import ingest
+    from customers.services import customer_create
+    from integrations.m365 import parse
+    from integrations.m365.mail_sync import message_row
+    from integrations.m365.sync import SyncContext
+
+    customer_create(actor=None, name="Northwind", domains=["northwind.example"])
+    ctx = SyncContext(now=timezone.now(), matcher=ingest.customer_matcher_build(),
+                      own_domains=frozenset({"msp.example"}), technicians=frozenset({"jane@msp.example"}))
+
+    def graph(to):
+        return {"id": "AAMk1", "internetMessageId": "<1@msp.example>", "subject": "Hello",
+                "receivedDateTime": "2026-11-20T10:00:00Z",
+                "from": {"emailAddress": {"name": "Boss", "address": "boss@msp.example"}},
+                "sender": {"emailAddress": {"name": "Assistant", "address": "pa@northwind.example"}},
+                "toRecipients": [{"emailAddress": {"address": to}}]}
+
+    assert message_row(parse.parse_message(graph("jane@msp.example")), mailbox="jane@msp.example", folder="inbox", ctx=ctx) is None
+    kept = message_row(parse.parse_message(graph("ops@northwind.example")), mailbox="jane@msp.example", folder="inbox", ctx=ctx)
+    assert {address for _, address, _ in kept.participants} == {"boss@msp.example", "ops@northwind.example"}

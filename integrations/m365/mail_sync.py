@@ -85,14 +85,9 @@ def message_row(record, *, mailbox, folder, ctx):
 
     This is the domain filter: it runs before anything is written, and what it
     drops is only counted."""
-    customers = frozenset(
-        customer_id
-        for customer_id in map(ctx.matcher.customer_for_address, record.participants())
-        if customer_id is not None
-    )
-    received_at = record.received_at or record.sent_at
-    if not customers or received_at is None:
-        return None
+    # The participant list is from (or, without one, sender), to, cc and bcc:
+    # the same list the access rule and forget-unmatched read back, so what
+    # kept a message is always stored with it.
     people = [(MessageParticipant.Role.FROM, record.from_ or record.sender)]
     people += [(MessageParticipant.Role.TO, a) for a in record.to]
     people += [(MessageParticipant.Role.CC, a) for a in record.cc]
@@ -102,6 +97,14 @@ def message_row(record, *, mailbox, folder, ctx):
         for role, person in people
         if person is not None and person.address
     }
+    customers = frozenset(
+        customer_id
+        for customer_id in (ctx.matcher.customer_for_address(address) for _, address, _ in participants)
+        if customer_id is not None
+    )
+    received_at = record.received_at or record.sent_at
+    if not customers or received_at is None:
+        return None
     sender = record.from_ or record.sender
     return ingest.MessageRow(
         mailbox=mailbox,

@@ -3,7 +3,7 @@ returned to the caller and never written anywhere (no database, cache, log,
 task result or audit detail). The caller has already applied the access rule."""
 
 from .connection import connection_get, current_mailboxes, graph_client_for
-from .m365 import errors
+from .m365 import errors, secrets
 
 
 class BodyUnavailable(Exception):
@@ -38,6 +38,9 @@ def body_fetch(*, kind, holders):
                 data = client.message_body(holder.mailbox, holder.graph_id)
             else:
                 data = client.event_body(holder.mailbox, holder.graph_id)
+    except secrets.SecretDecryptionError:
+        raise BodyUnavailable("The stored Microsoft 365 client secret cannot be decrypted with the configured "
+                              "keys; an admin must restore the key or paste the secret again.") from None
     except errors.NotFoundError as error:
         raise BodyUnavailable("Microsoft 365 no longer has this item (it was deleted or moved).", error.request_id or "") from None
     except errors.GraphError as error:

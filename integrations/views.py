@@ -46,7 +46,10 @@ def m365_configure(request):
     action = request.POST.get("action", "save")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        if action == "test":
+        if action == "test" and not data["client_secret"] and not _stored_secret_readable(connection):
+            form.add_error("client_secret", "The stored secret cannot be decrypted with the configured keys "
+                                            "(VECTIS_ENCRYPTION_KEYS): paste the secret Value again.")
+        elif action == "test":
             report = _run_test(request, connection, data)
         else:
             connection = connection_save(actor=request.user, request=request, **data)
@@ -55,6 +58,14 @@ def m365_configure(request):
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
     return render(request, template, {"form": form, "connection": connection, "report": report})
+
+
+def _stored_secret_readable(connection):
+    try:
+        secrets.decrypt(connection.client_secret_encrypted)
+    except secrets.SecretDecryptionError:
+        return False
+    return True
 
 
 def _run_test(request, connection, data):

@@ -128,3 +128,12 @@ def test_reencrypt_command_moves_to_newest_key(admin_client, settings):
     token = connection_get().client_secret_encrypted
     assert secrets.decrypt(token, keys=[new_key]) == SECRET
     assert AuditEvent.objects.filter(action="m365.secret_reencrypt").exists()
+
+
+def test_test_with_an_undecryptable_stored_secret_asks_for_the_secret(admin_client, settings):
+    admin_client.post(URL, form_data())
+    settings.VECTIS_ENCRYPTION_KEYS = [secrets.generate_key()]
+    response = admin_client.post(URL, form_data(client_secret="", action="test"), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "cannot be decrypted" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="m365.test").exists()

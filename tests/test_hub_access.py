@@ -188,3 +188,19 @@ def test_customer_list_last_email_column_follows_the_rule(client, synced, people
         assert customer.last_email == latest
         checked += latest is not None
     assert checked > 0
+
+
+def test_an_undecryptable_secret_fails_the_body_fetch_cleanly(client, synced, people, settings):
+    from integrations.m365 import secrets
+    from integrations.m365.tokens import forget_token_apps
+
+    settings.VECTIS_ENCRYPTION_KEYS = [secrets.generate_key()]  # the key the secret was saved with is gone
+    forget_token_apps()  # no cached token: the secret must be decrypted now
+    admin, customer = people["admin"], busiest_customer()
+    message = customer_messages(admin, customer).first()
+    client.force_login(admin)
+    response = client.get(reverse("customers:message_body", args=[customer.pk, message.pk]))
+    assert response.status_code == 502
+    assert "cannot be decrypted" in response.content.decode()
+    row = AuditEvent.objects.filter(action="body.fetch").latest("id")
+    assert row.details["outcome"] == "failed"

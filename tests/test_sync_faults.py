@@ -168,3 +168,20 @@ def test_bad_credentials_are_recorded_on_the_connection_and_cleared_by_a_good_ru
 
     sync_kit.assert_ground_truth()
     assert connection_get().last_error == ""
+
+
+def test_an_undecryptable_secret_is_reported_on_the_run_and_the_connection(sync_kit, settings):
+    """A lost encryption key is an admin's problem to fix: the run and the
+    Integrations page say so in plain words, and no Graph request is made."""
+    from integrations.connection import connection_get
+    from integrations.m365 import secrets
+    from integrations.models import SyncRun
+
+    settings.VECTIS_ENCRYPTION_KEYS = [secrets.generate_key()]
+    forget_token_apps()
+    sync_kit.sim.clear_requests()
+    sync_kit.sync(mailboxes=sync_kit.mailboxes()[:1])
+    run = SyncRun.objects.get()
+    assert run.outcome == "failed" and "cannot be decrypted" in run.error and "VECTIS_ENCRYPTION_KEYS" in run.error
+    assert "cannot be decrypted" in connection_get().last_error
+    assert sync_kit.sim.requests == []

@@ -20,7 +20,7 @@ from customers.domains import address_domain
 from ..connection import connection_get, current_mailboxes, graph_client_for
 from ..mailboxes import mailboxes_forget
 from ..models import M365Connection, MailboxState, SyncRun
-from . import errors
+from . import errors, secrets
 from .calendar_sync import calendar_round
 from .mail_sync import FOLDERS, folder_round
 
@@ -136,7 +136,7 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
             mailboxes_forget(upns=[upn])
     summary = _summary(upn, runs, full=full, reason=reason)
     _record_outcome(connection=connection, upn=upn, runs=runs, started=started,
-                    credentials_failed=isinstance(error, errors.AuthenticationError))
+                    credentials_failed=isinstance(error, (errors.AuthenticationError, secrets.SecretDecryptionError)))
     if reason != "schedule" or initial:
         audit_log(actor=None, action="m365.sync", target_type="mailbox", target_id=upn,
                   details={"actor_label": "sync", **summary})
@@ -186,6 +186,9 @@ def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
         error = exc
     except ClaimLost:
         run.outcome, run.error = SyncRun.Outcome.FAILED, "Stopped: another run took over this mailbox, or it was removed."
+    except secrets.SecretDecryptionError as exc:  # its text names the setting, never a key or the secret
+        run.outcome, run.error = SyncRun.Outcome.FAILED, str(exc)
+        error = exc
     except Exception as exc:  # a bug or a database failure: record it, keep the other mailboxes going
         logger.exception("sync of one mailbox folder failed (%s)", folder)
         run.outcome, run.error = SyncRun.Outcome.FAILED, f"Internal error ({type(exc).__name__}); see the worker log."

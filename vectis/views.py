@@ -16,6 +16,7 @@ from audit.log import audit_log
 from . import services
 from .access import public, require_role
 from .forms import OwnTimeZoneForm, UserCreateForm, UserEditForm
+from .login_throttle import login_failure_record, login_failures_clear, login_locked
 from .models import Role, User
 
 
@@ -28,15 +29,23 @@ def login_view(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = ""
     form = AuthenticationForm(request, data=request.POST or None)
+    locked = False
     if request.method == "POST":
-        if form.is_valid():
+        username = request.POST.get("username", "")[:150]
+        if login_locked(username=username):
+            locked = True
+            audit_log(actor=None, action="auth.login_locked", request=request, details={"username": username})
+        elif form.is_valid():
             user = form.get_user()
             auth_login(request, user)
+            login_failures_clear(username=username)
             audit_log(actor=user, action="auth.login", target=user, request=request)
             return redirect(next_url or "customers:list")
-        audit_log(actor=None, action="auth.login_failed", request=request,
-                  details={"username": request.POST.get("username", "")[:150]})
-    return render(request, "registration/login.html", {"form": form, "next": next_url})
+        else:
+            login_failure_record(username=username)
+            audit_log(actor=None, action="auth.login_failed", request=request, details={"username": username})
+    return render(request, "registration/login.html", {"form": form, "next": next_url, "locked": locked},
+                  status=429 if locked else 200)
 
 
 @public

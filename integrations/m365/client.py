@@ -169,7 +169,9 @@ class GraphClient:
         # one this call is for, and that mailbox must still be allowed.
         named = _LINK_MAILBOX.search(unquote(target.path))
         if mailbox is not None and named:
-            if self.check_mailbox(named.group(1)) != self.check_mailbox(mailbox):
+            allowed_upn = self.check_mailbox(mailbox)  # one read of the allow-list per page
+            key = named.group(1).strip().lower()
+            if (key if "@" in key else self._mailbox_ids.get(key)) != allowed_upn:
                 raise errors.MailboxNotAllowed(named.group(1))
 
     # ------------------------------------------------------------ plumbing

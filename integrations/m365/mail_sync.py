@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.db import transaction
 
 from customers import ingest
-from customers.communications import Direction, MessageParticipant
+from customers.communications import Direction
 from customers.domains import address_domain, domain_candidates
 
 from . import errors, parse
@@ -85,17 +85,11 @@ def message_row(record, *, mailbox, folder, ctx):
 
     This is the domain filter: it runs before anything is written, and what it
     drops is only counted."""
-    # The participant list is from (or, without one, sender), to, cc and bcc:
-    # the same list the access rule and forget-unmatched read back, so what
-    # kept a message is always stored with it.
-    people = [(MessageParticipant.Role.FROM, record.from_ or record.sender)]
-    people += [(MessageParticipant.Role.TO, a) for a in record.to]
-    people += [(MessageParticipant.Role.CC, a) for a in record.cc]
-    people += [(MessageParticipant.Role.BCC, a) for a in record.bcc]
+    # The one participant list (record.participant_roles): what kept a message
+    # is always stored with it, for the access rule and forget-unmatched.
     participants = {
         (role, clean_text(person.address, 320), clean_text(person.name, 320))
-        for role, person in people
-        if person is not None and person.address
+        for role, person in record.participant_roles()
     }
     customers = frozenset(
         customer_id

@@ -32,10 +32,17 @@ class MessageRecord:
     web_link: str | None
     parent_folder_id: str | None
 
+    def participant_roles(self) -> list[tuple[str, Address]]:
+        """The participant list Vectis keeps, as (role, address): from (or, with
+        no from, the sender), to, cc and bcc. The domain filter, the access rule
+        and forget-unmatched all read this one list."""
+        people = [("from", self.from_ or self.sender)]
+        people += [("to", a) for a in self.to] + [("cc", a) for a in self.cc] + [("bcc", a) for a in self.bcc]
+        return [(role, person) for role, person in people if person is not None and person.address]
+
     def participants(self) -> set[str]:
-        """Every lowercased address on the message (from, sender, to, cc, bcc)."""
-        people = [self.from_, self.sender, *self.to, *self.cc, *self.bcc]
-        return {p.address for p in people if p is not None and p.address}
+        """The lowercased addresses of participant_roles()."""
+        return {person.address for _, person in self.participant_roles()}
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from .domains import DomainIndex
+from .domains import DomainIndex, address_normalise
 from .models import Contact
 from .selectors import (
+    copies_visible,
     customer_events,
     customer_latest_message,
     customer_recent_message_count,
@@ -21,8 +22,19 @@ MESSAGES_PER_PAGE = 20
 def customer_address_rule(customer):
     """A predicate: is this address one of this customer's (domain, subdomain or listed contact)?"""
     index = DomainIndex({d.domain: customer.pk for d in customer.domains.all()})
-    contacts = {c.lower() for c in Contact.objects.filter(customer=customer).values_list("email", flat=True)}
-    return lambda address: address.lower() in contacts or index.customer_for_address(address) == customer.pk
+    contacts = {address_normalise(c) for c in Contact.objects.filter(customer=customer).values_list("email", flat=True)}
+    return lambda address: address_normalise(address) in contacts or index.customer_for_address(address) == customer.pk
+
+
+def _people(copies):
+    """Participants of the given copies, once each, in role order then as Graph listed them."""
+    seen, people = set(), []
+    for copy in copies:
+        for person in copy.participants.all():
+            if (person.role, person.address) not in seen:
+                seen.add((person.role, person.address))
+                people.append(person)
+    return people
 
 
 ROLE_LABELS = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"))
@@ -46,13 +58,17 @@ def communications_section(request, customer):
     count = partial(customer_recent_message_count, request.user, customer, now=now)
     page = CountedPaginator(messages, MESSAGES_PER_PAGE, count=count).get_page(request.GET.get("page"))
     for message in page:
-        participants = list(message.participants.all())
+        # Only the copies this user may see: their preview, direction, people and mailboxes.
+        message.copies = copies_visible(request.user, message)
+        message.copy = message.copies[0] if message.copies else None
+        participants = _people(message.copies)
         message.people = [(label, [p for p in participants if p.role == role]) for role, label in ROLE_LABELS]
         message.people = [(label, people) for label, people in message.people if people]
     is_customer = customer_address_rule(customer)
     events = list(customer_events(request.user, customer)[:200])
     for event in events:
-        event.customer_attendees = [p for p in event.participants.all() if p.role != "organizer" and is_customer(p.address)]
+        attendees = _people(copies_visible(request.user, event))
+        event.customer_attendees = [p for p in attendees if p.role != "organizer" and is_customer(p.address)]
     return {"message_page": page, "events": events, "now": timezone.now()}
 
 

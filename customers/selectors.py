@@ -2,9 +2,10 @@
 summary line and body request goes through.
 
 Admins see every matched communication. Members and viewers see only items
-whose participant list contains their own work email. The rule lives in
-`_took_part_in_message` (through `messages_visible`) and `events_visible`
-and nowhere else.
+held in a copy whose own participant list contains their work email, and
+only through such copies: its preview, its participants, its body. The rule
+lives in `_took_part_in_message` (through `messages_visible`),
+`events_visible` and `copies_visible` and nowhere else.
 """
 
 from datetime import timedelta
@@ -14,8 +15,11 @@ from django.utils import timezone
 
 from vectis.models import Role
 
+from .domains import address_normalise
+
 from .communications import (
     Event,
+    EventHolder,
     EventParticipant,
     Message,
     MessageCustomer,
@@ -28,12 +32,17 @@ EVENTS_PAST_DAYS = 7
 EVENTS_AHEAD_DAYS = 14
 
 
+def user_address(user):
+    return address_normalise(user.work_email)
+
+
 def _took_part_in_message(user, message):
     """The access rule for messages: None for admins (they see all), else the
-    condition "this user is a participant of `message`" (an OuterRef)."""
+    condition "a copy of `message` names this user among its own participants"
+    (an OuterRef; every participant row belongs to exactly one copy)."""
     if user.role == Role.ADMIN:
         return None
-    return Exists(MessageParticipant.objects.filter(message=message, address=user.work_email.lower()))
+    return Exists(MessageParticipant.objects.filter(message=message, address=user_address(user)))
 
 
 def messages_visible(user):
@@ -46,8 +55,20 @@ def events_visible(user):
     events = Event.objects.all()
     if user.role == Role.ADMIN:
         return events
-    took_part = EventParticipant.objects.filter(event=OuterRef("pk"), address=user.work_email.lower())
+    took_part = EventParticipant.objects.filter(event=OuterRef("pk"), address=user_address(user))
     return events.filter(Exists(took_part))
+
+
+def copies_visible(user, item):
+    """The copies (holders) of a message or event this user may see, their own
+    mailbox's first: admins every copy, others those whose own participant
+    list names them. Reads the prefetched holders and participants when the
+    caller prefetched them (the hub), so it costs no query there."""
+    me = user_address(user)
+    copies = sorted(item.holders.all(), key=lambda holder: (holder.mailbox != me, holder.mailbox))
+    if user.role == Role.ADMIN:
+        return copies
+    return [copy for copy in copies if any(person.address == me for person in copy.participants.all())]
 
 
 def customer_messages(user, customer, *, since=None):
@@ -67,8 +88,8 @@ def customer_recent_messages(user, customer, *, now=None):
     return (
         customer_messages(user, customer, since=since)
         .prefetch_related(
-            Prefetch("participants", queryset=MessageParticipant.objects.order_by("role", "id")),
             Prefetch("holders", queryset=MessageHolder.objects.order_by("mailbox")),
+            Prefetch("holders__participants", queryset=MessageParticipant.objects.order_by("role", "id")),
         )
     )
 
@@ -96,7 +117,10 @@ def customer_events(user, customer, *, now=None):
                 customer_links__starts_at__gte=now - timedelta(days=EVENTS_PAST_DAYS),
                 customer_links__starts_at__lt=now + timedelta(days=EVENTS_AHEAD_DAYS))
         .order_by("customer_links__starts_at", "id")
-        .prefetch_related(Prefetch("participants", queryset=EventParticipant.objects.order_by("role", "id")))
+        .prefetch_related(
+            Prefetch("holders", queryset=EventHolder.objects.order_by("mailbox")),
+            Prefetch("holders__participants", queryset=EventParticipant.objects.order_by("role", "id")),
+        )
     )
 
 

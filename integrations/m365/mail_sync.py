@@ -121,14 +121,18 @@ def message_row(record, *, mailbox, folder, ctx):
 
 
 def _direction(sender, *, mailbox, folder, ctx):
-    """Sent when it left the MSP: the sent-items folder, a technician mailbox or an own domain."""
+    """Of this copy: Sent when it left the MSP (the sent-items folder, or an inbox
+    copy from a technician or an own domain), Received otherwise. Own domains
+    never include a customer's (sync._context), so customer mail is Received."""
     if folder == "sentitems":
         return Direction.SENT
     address = sender.address if sender else None
     if address and (address == mailbox or address in ctx.technicians):
         return Direction.SENT
     domain = address_domain(address) if address else ""
-    if domain and any(candidate in ctx.own_domains for candidate in domain_candidates(domain)):
+    if domain and not ctx.matcher.is_customer_domain(domain) and any(
+        candidate in ctx.own_domains for candidate in domain_candidates(domain)
+    ):
         return Direction.SENT
     return Direction.RECEIVED
 

@@ -25,6 +25,8 @@ OFF_CUSTOMER_CONTACTS = (
     ("Ana Brooks", "ana.brooks@notnorthwind.example"),
     ("Billing", "billing@fabrikam.example.invoices.example"),
     ("Lee Park", "lee.park@northwind-example.example"),
+    # Free mail under a public suffix: kept only if co.uk were a customer domain, which Vectis refuses.
+    ("Jo Smith", "jo.smith@hotmail.co.uk"),
 )
 CUSTOMER_SUBJECTS = (
     "VPN down at the {site} office",
@@ -111,14 +113,14 @@ def preview_of(greeting: str, paragraph: str) -> str:
 
 def _message_record(
     tenant: Tenant, user: UserRecord, folder: str, *, key, subject, sender, to, cc=(), bcc=(), when: datetime,
-    conversation_id, internet_id, paragraph, hostile_html="", sentinel=None, greeting="Hi,",
+    conversation_id, internet_id, paragraph, hostile_html="", sentinel=None, greeting="Hi,", sent: datetime | None = None,
 ) -> ItemRecord:
     mid = graph_id("AAMkAG", tenant.spec.seed, "msg", user.id, folder, key, length=140)
     sentinel = sentinel or tenant.next_sentinel()
     sender_r = _recipient(sender)
     signature = sender_r["emailAddress"]["name"]
     content = html_body(greeting, paragraph, html.escape(signature), sentinel, hostile_html)
-    sent = when - timedelta(seconds=7)
+    sent = sent or when - timedelta(seconds=7)  # copies of one message share its sent time (the Date header)
     change_key = base64.b64encode(stable_hash("ck", mid, 0)[:18]).decode()
     graph = {
         "id": mid,
@@ -244,7 +246,8 @@ def _mail(tenant: Tenant) -> None:
             if cc_tech is not None:
                 # The colleague's copy: another id, same internetMessageId, no bcc.
                 copy_when = when + timedelta(seconds=3)
-                rec2 = _message_record(tenant, cc_tech, "inbox", key=f"{key}-cc", **dict(common, when=copy_when))
+                rec2 = _message_record(tenant, cc_tech, "inbox", key=f"{key}-cc",
+                                       **dict(common, when=copy_when, sent=when - timedelta(seconds=7)))
                 pending.append((copy_when, rec2.id, cc_tech, "inbox", rec2))
 
     for _when, _id, user, folder, rec in sorted(pending, key=lambda p: (p[0], p[1])):
@@ -307,7 +310,8 @@ def _event_record(
     paragraph = paragraph or "Agenda: review open tickets, upcoming changes and anything blocking the team."
     content = html_body("Hello all,", html.escape(paragraph), html.escape(org_r["emailAddress"]["name"]), sentinel, hostile_html)
     join_url = (
-        f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{stable_hash(seed, 'join', key).hex()[:32]}%40thread.v2/0"
+        # One meeting, one link: every attendee's copy (and every occurrence) carries the organizer's.
+        f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{stable_hash(seed, 'join', ical_uid).hex()[:32]}%40thread.v2/0"
         if online else None
     )
     created = start - timedelta(days=3)

@@ -511,9 +511,11 @@ def build_tenant(spec: TenantSpec | None = None) -> Tenant:
     """Generate a tenant from `spec` (defaults when None). Deterministic."""
     # Imported here: the generators build records defined in this module.
     from .directory import populate_directory
+    from .hostile import add_collisions
     from .mailboxes import populate_mailboxes
 
     tenant = Tenant(spec or TenantSpec())
     populate_directory(tenant)
     populate_mailboxes(tenant)
+    add_collisions(tenant)
     return tenant

@@ -46,7 +46,7 @@ BODY_URL = re.compile(r"/customers/(\d+)/messages/(\d+)/body/")
 def message_ids_listed(page):
     """The message ids on the page, from each row's body link, in page order."""
     ids = []
-    for url in page.locator("#message-list li.message > details").evaluate_all("els => els.map(e => e.getAttribute('hx-get'))"):
+    for url in page.locator("#message-list li.message > details").evaluate_all("els => els.map(e => e.getAttribute('hx-post'))"):
         ids.append(int(BODY_URL.search(url).group(2)))
     return ids
 

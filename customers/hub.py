@@ -10,6 +10,7 @@ from .domains import DomainIndex, address_normalise
 from .models import Contact
 from .selectors import (
     copies_visible,
+    user_address,
     customer_events,
     customer_latest_message,
     customer_recent_message_count,
@@ -52,11 +53,41 @@ class CountedPaginator(Paginator):
         return self._count()
 
 
+def _other_party(message, is_customer):
+    """Who the copy was with, for the row and the "last email" line: the sender
+    of received mail, else the first customer recipient (or first recipient)."""
+    if message.copy is None:
+        return ""
+    if message.copy.direction == "received":
+        return message.from_name or message.from_address
+    recipients = [p for p in _people([message.copy]) if p.role in ("to", "cc", "bcc")]
+    chosen = next((p for p in recipients if is_customer(p.address)), recipients[0] if recipients else None)
+    return (chosen.name or chosen.address) if chosen else ""
+
+
+def _conversations(messages):
+    """The page's messages as conversations, newest first: each conversation's
+    newest message leads and carries the older ones of this page in `earlier`."""
+    leads, by_conversation = [], {}
+    for message in messages:
+        lead = by_conversation.get(message.conversation_id) if message.conversation_id else None
+        if lead is None:
+            message.earlier = []
+            leads.append(message)
+            if message.conversation_id:
+                by_conversation[message.conversation_id] = message
+        else:
+            lead.earlier.append(message)
+    return leads
+
+
 def communications_section(request, customer):
     now = timezone.now()
     messages = customer_recent_messages(request.user, customer, now=now)
     count = partial(customer_recent_message_count, request.user, customer, now=now)
     page = CountedPaginator(messages, MESSAGES_PER_PAGE, count=count).get_page(request.GET.get("page"))
+    is_customer = customer_address_rule(customer)
+    me = user_address(request.user)
     for message in page:
         # Only the copies this user may see: their preview, direction, people and mailboxes.
         message.copies = copies_visible(request.user, message)
@@ -64,17 +95,26 @@ def communications_section(request, customer):
         participants = _people(message.copies)
         message.people = [(label, [p for p in participants if p.role == role]) for role, label in ROLE_LABELS]
         message.people = [(label, people) for label, people in message.people if people]
-    is_customer = customer_address_rule(customer)
-    events = list(customer_events(request.user, customer)[:200])
+        message.other_party = _other_party(message, is_customer)
+        message.yours = any(copy.mailbox == me for copy in message.copies) or message.from_address == me
+    events = list(customer_events(request.user, customer, now=now)[:200])
     for event in events:
         attendees = _people(copies_visible(request.user, event))
         event.customer_attendees = [p for p in attendees if p.role != "organizer" and is_customer(p.address)]
-    return {"message_page": page, "events": events, "now": timezone.now()}
+        event.copy = next(iter(copies_visible(request.user, event)), None)
+    upcoming = [e for e in events if e.ends_at > now and not e.is_cancelled]
+    return {"message_page": page, "conversations": _conversations(page), "events": events, "now": now,
+            "next_event": upcoming[0] if upcoming else None}
 
 
 def hub_sections(request, customer):
-    sections = {"latest_message": customer_latest_message(request.user, customer)}
-    sections.update(communications_section(request, customer))
+    sections = communications_section(request, customer)
+    page = sections["message_page"]
+    # The newest visible message leads page 1 of the same ordering: no second query for the "last email" line.
+    if page.number == 1 and page.object_list:
+        sections["latest_message"] = page.object_list[0]
+    else:
+        sections["latest_message"] = customer_latest_message(request.user, customer)
     from security.selectors import posture_for_hub  # composition point: never imported at module level
     sections.update(posture_for_hub(customer))
     return sections

@@ -7,7 +7,6 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from .domains import DomainIndex, address_normalise
-from .models import Contact
 from .selectors import (
     copies_visible,
     user_address,
@@ -20,18 +19,18 @@ from .selectors import (
 MESSAGES_PER_PAGE = 20
 
 
-def customer_address_rule(customer):
+def customer_address_rule(customer, domains, contacts):
     """A predicate: is this address one of this customer's (domain, subdomain or listed contact)?"""
-    index = DomainIndex({d.domain: customer.pk for d in customer.domains.all()})
-    contacts = {address_normalise(c) for c in Contact.objects.filter(customer=customer).values_list("email", flat=True)}
-    return lambda address: address_normalise(address) in contacts or index.customer_for_address(address) == customer.pk
+    index = DomainIndex({d.domain: customer.pk for d in domains})
+    listed = {address_normalise(c.email) for c in contacts}
+    return lambda address: address_normalise(address) in listed or index.customer_for_address(address) == customer.pk
 
 
 def _people(copies):
     """Participants of the given copies, once each, in role order then as Graph listed them."""
     seen, people = set(), []
     for copy in copies:
-        for person in copy.participants.all():
+        for person in copy.people:
             if (person.role, person.address) not in seen:
                 seen.add((person.role, person.address))
                 people.append(person)
@@ -81,12 +80,12 @@ def _conversations(messages):
     return leads
 
 
-def communications_section(request, customer):
+def communications_section(request, customer, *, domains, contacts):
     now = timezone.now()
     messages = customer_recent_messages(request.user, customer, now=now)
     count = partial(customer_recent_message_count, request.user, customer, now=now)
     page = CountedPaginator(messages, MESSAGES_PER_PAGE, count=count).get_page(request.GET.get("page"))
-    is_customer = customer_address_rule(customer)
+    is_customer = customer_address_rule(customer, domains, contacts)
     me = user_address(request.user)
     for message in page:
         # Only the copies this user may see: their preview, direction, people and mailboxes.
@@ -107,8 +106,8 @@ def communications_section(request, customer):
             "next_event": upcoming[0] if upcoming else None}
 
 
-def hub_sections(request, customer):
-    sections = communications_section(request, customer)
+def hub_sections(request, customer, *, domains, contacts):
+    sections = communications_section(request, customer, domains=domains, contacts=contacts)
     page = sections["message_page"]
     # The newest visible message leads page 1 of the same ordering: no second query for the "last email" line.
     if page.number == 1 and page.object_list:

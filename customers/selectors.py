@@ -19,11 +19,9 @@ from .domains import address_normalise
 
 from .communications import (
     Event,
-    EventHolder,
     EventParticipant,
     Message,
     MessageCustomer,
-    MessageHolder,
     MessageParticipant,
 )
 
@@ -61,14 +59,24 @@ def events_visible(user):
 
 def copies_visible(user, item):
     """The copies (holders) of a message or event this user may see, their own
-    mailbox's first: admins every copy, others those whose own participant
-    list names them. Reads the prefetched holders and participants when the
-    caller prefetched them (the hub), so it costs no query there."""
+    mailbox's first, each with `people`: its own participant list. Admins see
+    every copy; others those whose own participant list names them. Reads the
+    participants the hub prefetched (`participant_rows`, each with its copy),
+    else one query."""
+    rows = getattr(item, "participant_rows", None)
+    if rows is None:
+        rows = item.participants.select_related("holder").order_by("role", "id")
+    copies = {}
+    for row in rows:
+        copy, people = copies.setdefault(row.holder_id, (row.holder, []))
+        people.append(row)
+    for copy, people in copies.values():
+        copy.people = people
     me = user_address(user)
-    copies = sorted(item.holders.all(), key=lambda holder: (holder.mailbox != me, holder.mailbox))
+    visible = sorted((copy for copy, _ in copies.values()), key=lambda copy: (copy.mailbox != me, copy.mailbox))
     if user.role == Role.ADMIN:
-        return copies
-    return [copy for copy in copies if any(person.address == me for person in copy.participants.all())]
+        return visible
+    return [copy for copy in visible if any(person.address == me for person in copy.people)]
 
 
 def customer_messages(user, customer, *, since=None):
@@ -87,10 +95,10 @@ def customer_recent_messages(user, customer, *, now=None):
     since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
     return (
         customer_messages(user, customer, since=since)
-        .prefetch_related(
-            Prefetch("holders", queryset=MessageHolder.objects.order_by("mailbox")),
-            Prefetch("holders__participants", queryset=MessageParticipant.objects.order_by("role", "id")),
-        )
+        .prefetch_related(Prefetch(
+            "participants", to_attr="participant_rows",
+            queryset=MessageParticipant.objects.select_related("holder").order_by("role", "id"),
+        ))
     )
 
 
@@ -117,10 +125,10 @@ def customer_events(user, customer, *, now=None):
                 customer_links__starts_at__gte=now - timedelta(days=EVENTS_PAST_DAYS),
                 customer_links__starts_at__lt=now + timedelta(days=EVENTS_AHEAD_DAYS))
         .order_by("customer_links__starts_at", "id")
-        .prefetch_related(
-            Prefetch("holders", queryset=EventHolder.objects.order_by("mailbox")),
-            Prefetch("holders__participants", queryset=EventParticipant.objects.order_by("role", "id")),
-        )
+        .prefetch_related(Prefetch(
+            "participants", to_attr="participant_rows",
+            queryset=EventParticipant.objects.select_related("holder").order_by("role", "id"),
+        ))
     )
 
 

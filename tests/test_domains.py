@@ -143,17 +143,31 @@ def test_csv_preview_refuses_it_per_line_and_imports_nothing(admin_client):
 
 @pytest.mark.parametrize("raw,normal", [
     ("Jane@Contoso-MSP.example", "jane@contoso-msp.example"),
-    ("jane@contoso-msp.example.", "jane@contoso-msp.example"),
-    ("ja\u200bne@contoso-msp.example", "jane@contoso-msp.example"),  # zero-width space
-    ("\u202ejane@contoso-msp.example", "jane@contoso-msp.example"),  # right-to-left override
-    ("ｊａｎｅ@ｃｏｎｔｏｓｏ-msp.example", "jane@contoso-msp.example"),  # full-width
+    ("  jane@contoso-msp.example ", "jane@contoso-msp.example"),
     ("max@Bücher.example", "max@xn--bcher-kva.example"),
     (None, ""),
+    # Look-alikes stay what they are: none of them is Jane's address (the access rule compares this form).
+    ("ja\u200bne@contoso-msp.example", "ja\u200bne@contoso-msp.example"),  # zero-width space
+    ("\u202ejane@contoso-msp.example", "\u202ejane@contoso-msp.example"),  # right-to-left override
+    ("ｊane@contoso-msp.example", "ｊane@contoso-msp.example"),  # full-width letter
+    ("jane＠contoso-msp.example", "jane＠contoso-msp.example"),  # full-width @
+    ("jane@ｃontoso-msp.example", "jane@ｃontoso-msp.example"),  # full-width domain letter: not an IDN
+    ("jane@contoso-msp.example.", "jane@contoso-msp.example."),  # trailing dot
 ])
-def test_one_normal_form_for_addresses(raw, normal):
+def test_the_stored_form_changes_only_case_and_idn(raw, normal):
     from customers.domains import address_normalise
 
     assert address_normalise(raw) == normal
+
+
+@pytest.mark.parametrize("raw", [
+    "Nancy@NORTHWIND.example", "nancy@northwind.example.", "nancy@north\u200bwind.example", "nancy@ｎorthwind.example",
+    "nancy＠northwind.example", "nancy@northwind\uff0eexample",
+])
+def test_customer_matching_sees_through_disguises(raw):
+    from customers.domains import address_domain
+
+    assert address_domain(raw) == "northwind.example"
 
 
 def test_a_disguised_sender_matches_the_customer(db):

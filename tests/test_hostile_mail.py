@@ -115,7 +115,7 @@ def test_a_reused_ical_uid_neither_hides_the_meeting_nor_shows_it_to_the_member(
 
 
 def test_a_perfect_forgery_opens_the_members_own_copy_not_the_other_holders(client, sync_kit):
-    """Same Message-ID, sender, sent time and subject as Jack's mail: the copies
+    """Same Message-ID, sender, sent time, subject and conversation as Jack's mail: the copies
     merge into one message, but Jane reads it only through her own copy: her
     preview, her participants, her body, fetched from her own mailbox."""
     jane_box, jack_box = sync_kit.mailboxes()[:2]
@@ -124,7 +124,7 @@ def test_a_perfect_forgery_opens_the_members_own_copy_not_the_other_holders(clie
     g = original.graph
     forged = sync_kit.tenant.add_message(
         jane_box, "inbox", internetMessageId=g["internetMessageId"], subject=g["subject"], from_=g["from"],
-        sender=g["from"], sentDateTime=g["sentDateTime"], toRecipients=[jane_box],
+        sender=g["from"], sentDateTime=g["sentDateTime"], conversationId=g["conversationId"], toRecipients=[jane_box],
         ccRecipients=[g["from"]["emailAddress"]["address"]], body="<p>forged body only Jane holds</p>",
         bodyPreview="forged preview",
     )
@@ -202,3 +202,91 @@ def test_a_stored_public_suffix_matches_nothing_and_is_flagged(admin_client, syn
     page = admin_client.get(reverse("customers:hub", args=[customer.pk])).content.decode()
     assert "co.uk is a public suffix" in page
     assert not Event.objects.filter(participants__address__endswith=".co.uk").exists()
+
+
+# ------------------------------------------------------------------ look-alikes of a member's address
+# Found by an outside review: a look-alike of Jane's address on Jack's mail
+# must not make Jane a participant of Jack's copy.
+
+LOOKALIKES = {
+    "zero-width": "ja\u200bne@{d}",
+    "soft-hyphen": "ja\u00adne@{d}",
+    "full-width @": "jane\uff20{d}",
+    "full-width letter": "\uff4aane@{d}",
+    "ideographic dot": "jane@{dot}",
+    "trailing dot": "jane@{d}.",
+    "space before @": "jane @{d}",
+}
+
+
+@pytest.mark.parametrize("variant", list(LOOKALIKES))
+def test_a_lookalike_of_the_member_on_anothers_mail_gives_her_nothing(client, sync_kit, variant):
+    jane_box, jack_box = sync_kit.mailboxes()[:2]
+    local, domain = jane_box.split("@")
+    lookalike = LOOKALIKES[variant].replace("jane", local).format(d=domain, dot=domain.replace(".", "\u3002"))
+    record = sync_kit.tenant.add_message(jack_box, "sentitems", subject="Re: invoice",
+                                         toRecipients=[f"boss@{sync_kit.domains()[0]}"], ccRecipients=[lookalike],
+                                         body="<p>JACK-ONLY-SECRET</p>")
+    sync_kit.sync()
+    jane = make_user("jane", Role.MEMBER, work_email=jane_box)
+    message = MessageHolder.objects.get(mailbox=jack_box, graph_id=record.id).message
+    assert message not in messages_visible(jane)
+    customer = message.customer_links.get().customer
+    client.force_login(jane)
+    sync_kit.sim.clear_requests()
+    assert client.post(reverse("customers:message_body", args=[customer.pk, message.pk])).status_code == 404
+    assert sync_kit.sim.requests == []
+
+
+def test_a_lookalike_attendee_gives_the_member_nothing(client, sync_kit):
+    from datetime import timedelta
+
+    jane_box, jack_box = sync_kit.mailboxes()[:2]
+    local, domain = jane_box.split("@")
+    start = sync_kit.now + timedelta(days=2)
+    record = sync_kit.tenant.add_event(jack_box, subject="Board prep", organizer=f"ceo@{sync_kit.domains()[0]}",
+                                       attendees=[jack_box, f"{local}\u200b@{domain}"], start=start,
+                                       end=start + timedelta(hours=1), body="<p>JACK-PRIVATE-NOTES</p>")
+    sync_kit.sync()
+    jane = make_user("jane", Role.MEMBER, work_email=jane_box)
+    event = EventHolder.objects.get(mailbox=jack_box, graph_id=record.id).event
+    assert event not in events_visible(jane)
+    client.force_login(jane)
+    response = client.post(reverse("customers:event_body", args=[event.customer_links.get().customer_id, event.pk]))
+    assert response.status_code == 404
+
+
+# ------------------------------------------------------------------ links follow the copies
+
+
+def test_a_customer_dropped_from_a_meeting_leaves_its_hub(sync_kit):
+    from datetime import timedelta
+
+    jane_box = sync_kit.mailboxes()[0]
+    first, second = sync_kit.domains()[:2]
+    start = sync_kit.now + timedelta(days=3)
+    record = sync_kit.tenant.add_event(jane_box, subject="Joint review", organizer=jane_box,
+                                       attendees=[f"a@{first}", f"b@{second}"], start=start,
+                                       end=start + timedelta(hours=1))
+    sync_kit.sync([jane_box])
+    event = EventHolder.objects.get(mailbox=jane_box, graph_id=record.id).event
+    assert event.customer_links.count() == 2
+    sync_kit.tenant.update_event(jane_box, record.id, attendees=[f"a@{first}"])
+    sync_kit.sync([jane_box])
+    event = EventHolder.objects.get(mailbox=jane_box, graph_id=record.id).event
+    linked = set(event.customer_links.values_list("customer__domains__domain", flat=True))
+    assert linked == {first}
+
+
+def test_a_customer_dropped_from_a_message_copy_leaves_its_hub(sync_kit):
+    jane_box = sync_kit.mailboxes()[0]
+    first, second = sync_kit.domains()[:2]
+    record = sync_kit.tenant.add_message(jane_box, "inbox", from_=f"a@{first}", toRecipients=[jane_box],
+                                         ccRecipients=[f"b@{second}"], subject="Two customers")
+    sync_kit.sync([jane_box])
+    message = MessageHolder.objects.get(mailbox=jane_box, graph_id=record.id).message
+    assert message.customer_links.count() == 2
+    sync_kit.tenant.update_message(jane_box, "inbox", record.id, ccRecipients=[])
+    sync_kit.sync([jane_box])
+    message = MessageHolder.objects.get(mailbox=jane_box, graph_id=record.id).message
+    assert set(message.customer_links.values_list("customer__domains__domain", flat=True)) == {first}

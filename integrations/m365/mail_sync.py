@@ -67,7 +67,7 @@ def _round(*, client, upn, folder, ctx, run, on_page, delta_link):
         if delta_link is not None:
             gone += dropped_ids  # an update that no longer touches a customer
         with transaction.atomic():
-            ingest.messages_upsert(rows=rows)
+            ingest.messages_upsert(rows=rows, matcher=ctx.matcher)
             run.removed += ingest.message_holders_remove(mailbox=upn, graph_ids=gone)
             on_page()
         if kept_ids is not None:

@@ -34,7 +34,7 @@ from integrations.simulator import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "graph-examples"
+EXAMPLES = ROOT / "tests" / "fixtures" / "graph"  # our data in the shapes Microsoft documents
 ANCHOR = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 SPEC = TenantSpec(anchor=ANCHOR)
 JANE = "jane@contoso-msp.example"

@@ -8,7 +8,13 @@ from compliance.evaluate import FAILING, MET, NOT_EVIDENCED, NOT_MET, REVIEW, UN
 from compliance.population import SnapshotUnreadable
 
 from .test_compliance_factories import (
-    GLOBAL_ADMIN, PROVENANCE, all_covered, metrics_for, no_privileged, one_privileged_missing, user,
+    GLOBAL_ADMIN,
+    PROVENANCE,
+    all_covered,
+    metrics_for,
+    no_privileged,
+    one_privileged_missing,
+    user,
     with_unknowns,
 )
 

@@ -103,7 +103,8 @@ def make_client(tenant, *, allowed=ALLOWED, sleeps=None, provider=None, fingerpr
 
 
 def graph_error(code, message="boom", request_id="req-123"):
-    return {"error": {"code": code, "message": message, "innerError": {"date": "2025-05-01T10:00:00", "request-id": request_id, "client-request-id": "cli-456"}}}
+    inner = {"date": "2025-05-01T10:00:00", "request-id": request_id, "client-request-id": "cli-456"}
+    return {"error": {"code": code, "message": message, "innerError": inner}}
 
 
 
@@ -600,7 +601,8 @@ def test_a_next_link_to_another_host_is_never_followed(rsps, tenant):
 def test_a_repeating_next_link_is_a_malformed_response(rsps, tenant):
     add_login(rsps, tenant)
     loop = f"{GRAPH}/users?$skiptoken=same"
-    rsps.get(f"{GRAPH}/users", json={"value": [], "@odata.nextLink": loop}, match=[matchers.query_param_matcher({"$select": "id,userPrincipalName,displayName,accountEnabled,userType", "$top": "999"})])
+    first_page = matchers.query_param_matcher({"$select": "id,userPrincipalName,displayName,accountEnabled,userType", "$top": "999"})
+    rsps.get(f"{GRAPH}/users", json={"value": [], "@odata.nextLink": loop}, match=[first_page])
     rsps.get(loop, json={"value": [], "@odata.nextLink": loop})
     with pytest.raises(errors.MalformedResponseError):
         list(make_client(tenant).users())
@@ -652,7 +654,8 @@ def _fail(rsps, tenant, url, status, body, roles=ALL_ROLES):
 
 
 def test_403_names_the_missing_permission(rsps, tenant):
-    _fail(rsps, tenant, f"{GRAPH}/users", 403, graph_error("Authorization_RequestDenied", "Insufficient privileges to complete the operation."), roles=["Mail.Read"])
+    denied = graph_error("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    _fail(rsps, tenant, f"{GRAPH}/users", 403, denied, roles=["Mail.Read"])
     with pytest.raises(errors.PermissionDeniedError) as caught:
         list(make_client(tenant).users())
     assert caught.value.missing_permission == "User.Read.All"

@@ -8,7 +8,6 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
 # ---------------------------------------------------------------- primitives
 
 

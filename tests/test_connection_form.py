@@ -13,6 +13,8 @@ from integrations.forms import parse_mailboxes
 from integrations.m365 import secrets
 from integrations.models import M365Connection
 
+from .traces import assert_left_no_trace
+
 TENANT = "8a2f5c1e-3b4d-4e6f-9a0b-1c2d3e4f5a6b"
 CLIENT = "11111111-2222-3333-4444-555555555555"
 SECRET = "Xy8Q~super-secret-value-1234567890abcdef"
@@ -33,7 +35,7 @@ def test_labels_and_buttons_are_the_guides(admin_client):
     assert ">Test</button>" in body and ">Save</button>" in body
 
 
-def test_save_encrypts_secret_and_never_renders_it(admin_client):
+def test_save_encrypts_secret_and_never_renders_it(admin_client, all_logs):
     response = admin_client.post(URL, form_data())
     assert response.status_code == 302
     connection = connection_get()
@@ -47,6 +49,7 @@ def test_save_encrypts_secret_and_never_renders_it(admin_client):
     row = AuditEvent.objects.get(action="m365.connect")
     assert SECRET not in str(row.details) and row.details["secret_changed"] is True
     assert set(OwnDomain.objects.values_list("domain", flat=True)) == {"msp.example"}
+    assert_left_no_trace([SECRET], logs=all_logs)  # every table, the cache, every logger at DEBUG
 
 
 def test_blank_secret_keeps_the_stored_one(admin_client):

@@ -12,7 +12,7 @@ from customers.selectors import customer_messages
 from integrations.simulator import SENTINEL_PREFIX
 from vectis.models import Role
 
-from .conftest import make_user
+from .factories import make_user
 from .traces import all_cache_text, all_database_text
 
 

@@ -18,7 +18,7 @@ from security import rollup
 from security.models import PostureSnapshot
 from vectis.models import Role
 
-from .conftest import make_user
+from .factories import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -215,7 +215,7 @@ def test_unlicensed_report_falls_back_to_per_user_methods_via_batch(sim, client)
         assert all(u["mfa_source"] == "methods" for u in snapshot.users if u["in_scope"])
 
     # The pages say which source was used, and why.
-    from tests.conftest import make_user
+    from tests.factories import make_user
 
     client.force_login(make_user("auditor", "viewer"))
     rollup = client.get("/security/").content.decode()

@@ -24,7 +24,7 @@ from customers.models import (
 )
 from vectis.models import Role
 
-from .conftest import make_user
+from .factories import make_user
 
 ANY = {"admin", "member", "viewer"}
 ADMIN = {"admin"}

@@ -2,6 +2,8 @@
 these for strings that must never be kept (body sentinels, secrets, dropped
 mail's addresses and subjects)."""
 
+import pickle
+
 from django.core.cache import caches
 from django.db import connection
 
@@ -16,14 +18,37 @@ def all_database_text():
 
 
 def all_cache_text():
+    """Every cache entry, values unpickled (a pickle escapes non-ASCII text, so
+    searching the raw bytes would miss it); on Redis every key of the database,
+    Celery's included, non-cache values as Redis dumps them."""
     cache = caches["default"]
     backend = type(cache).__name__
     if backend == "LocMemCache":
-        return repr(list(cache._cache.items()))
+        return repr([(key, _unpickle(value)) for key, value in list(cache._cache.items())])
     if backend == "RedisCache":
         client = cache._cache.get_client()
-        return repr([(key, client.dump(key)) for key in client.scan_iter()])
+        entries = []
+        for key in client.scan_iter():
+            if client.type(key) == b"string":
+                entries.append((key, _cache_value(cache, client.get(key))))
+            else:
+                entries.append((key, client.dump(key)))
+        return repr(entries)
     raise AssertionError(f"no scanner for {backend}")
+
+
+def _unpickle(data):
+    try:
+        return pickle.loads(data)
+    except Exception:  # not a pickle: search the raw value
+        return data
+
+
+def _cache_value(cache, raw):
+    try:
+        return cache._cache._serializer.loads(raw)
+    except Exception:  # not written by Django's cache: search the raw value
+        return raw
 
 
 def cache_keys_clear():

@@ -320,8 +320,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # urllib3 at DEBUG prints request lines, which may carry mailbox UPNs.
-    "loggers": {"urllib3": {"level": "WARNING"}, "msal": {"level": "WARNING"}},
+    # urllib3 at DEBUG prints request lines, which may carry mailbox UPNs;
+    # django.template at DEBUG prints whole template contexts on a failed
+    # variable lookup, and the body view's context holds a message body.
+    "loggers": {"urllib3": {"level": "WARNING"}, "msal": {"level": "WARNING"}, "django.template": {"level": "INFO"}},
 }
 
 VECTIS_VERSION = "0.1.0"

@@ -487,7 +487,7 @@ def test_registration_details_paging_shape_and_unlicensed(live):
 
 def test_authentication_methods_shape(live):
     fixture = {m["@odata.type"]: set(m) for m in example("authentication-list-methods.1.json")["value"]}
-    # Microsoft's sample spells fido2's createdDateTime "creationDateTime" (see README).
+    # Microsoft's documented sample spells fido2's createdDateTime "creationDateTime" (see tests/fixtures/graph/README.md).
     fixture["#microsoft.graph.fido2AuthenticationMethod"] = (fixture["#microsoft.graph.fido2AuthenticationMethod"] - {"creationDateTime"}) | {"createdDateTime"}
     seen = set()
     for user in live.tenant.users:

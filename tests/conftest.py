@@ -5,7 +5,7 @@ from django.test.utils import override_settings
 
 from vectis.models import Role
 
-from .factories import PASSWORD, make_user  # noqa: F401  (PASSWORD: the one password every test user has)
+from .factories import make_user
 from .traces import cache_keys_clear
 
 

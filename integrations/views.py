@@ -12,7 +12,7 @@ from vectis.access import require_role
 from vectis.models import Role
 
 from . import tasks
-from .connection import connection_get, connection_record_test, connection_save
+from .connection import admin_own_domains, connection_get, connection_record_test, connection_save
 from .diagnostics import TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
@@ -40,7 +40,8 @@ def m365_configure(request):
     initial = {}
     if connection is not None:
         initial = {"tenant_id": connection.tenant_id, "client_id": connection.client_id,
-                   "mailboxes": ", ".join(connection.mailboxes), "secret_expires_on": connection.secret_expires_on}
+                   "mailboxes": "\n".join(connection.mailboxes), "secret_expires_on": connection.secret_expires_on,
+                   "own_domains": "\n".join(admin_own_domains())}
     form = ConnectionForm(request.POST or None, connection=connection, initial=initial)
     report = None
     action = request.POST.get("action", "save")

@@ -15,12 +15,15 @@ from .connection import connection_get, current_mailboxes
 from .m365.sync import mailbox_claim_row, mailbox_sync, sync_runs_purge_old
 from .models import MailboxState
 
-# For every task that claims work. acks_late + reject_on_worker_lost: a worker
-# killed mid-run gives the message back to the broker (the pool's parent
-# rejects it at once; a dead host's message returns after Redis's visibility
-# timeout). The rerun replays idempotently once the dead run's claim is stale.
-CLAIMING_TASK = {"bind": True, "ignore_result": True, "acks_late": True, "reject_on_worker_lost": True,
-                 "max_retries": 3}
+# For every task: acks_late + reject_on_worker_lost, so a worker killed
+# mid-run gives the message back to the broker (the pool's parent rejects it
+# at once; a dead host's message returns after Redis's visibility timeout) and
+# the rerun replays it. Safe because every task is idempotent.
+REDELIVERED_IF_LOST = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
+# Tasks that claim work also replay only once the dead run's claim is stale
+# (retry_when_stale_if_redelivered); max_retries bounds a task that kills its
+# worker every time (say, out of memory) to a few rounds, then it is dropped.
+CLAIMING_TASK = {**REDELIVERED_IF_LOST, "bind": True, "max_retries": 3}
 
 
 def retry_when_stale_if_redelivered(task, stale_in):
@@ -33,7 +36,7 @@ def retry_when_stale_if_redelivered(task, stale_in):
         raise task.retry(countdown=stale_in + 1)
 
 
-@shared_task(name="integrations.tasks.sync_all_mailboxes", ignore_result=True)
+@shared_task(name="integrations.tasks.sync_all_mailboxes", **REDELIVERED_IF_LOST)
 def sync_all_mailboxes(full=False, reason="schedule"):
     """Fan out one task per allowed mailbox (beat, every VECTIS_MAIL_SYNC_MINUTES;
     the admin's sync button with reason="manual" or "initial"). On the schedule,
@@ -54,7 +57,7 @@ def sync_mailbox(self, upn, full=False, reason="schedule"):
         retry_when_stale_if_redelivered(self, mailbox_claim_row(upn).stale_in())
 
 
-@shared_task(name="integrations.tasks.purge_old_communications", ignore_result=True)
+@shared_task(name="integrations.tasks.purge_old_communications", **REDELIVERED_IF_LOST)
 def purge_old_communications():
     """Daily: message/event metadata and sync-run history older than VECTIS_RETENTION_DAYS."""
     communications_purge_old()

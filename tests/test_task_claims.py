@@ -169,3 +169,17 @@ def test_sync_now_starts_posture_when_nothing_holds_the_claim(client, admin_user
         page = client.post(reverse("integrations:sync_start"), follow=True).content.decode()
     assert "then the security posture" in page and "not started" not in page
     assert PostureRun.objects.get().outcome == PostureRun.Outcome.SUCCESS
+
+
+def test_every_task_is_given_back_by_a_dead_worker_and_every_claiming_task_retries_when_stale():
+    """The audit table in docs/operations.md, checked: a task added later without the rule fails here."""
+    from vectis.celery import app
+
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
+    assert set(ours) == {"integrations.tasks.sync_all_mailboxes", "integrations.tasks.sync_mailbox",
+                         "integrations.tasks.purge_old_communications", "integrations.tasks.sync_posture"}
+    for name, task in ours.items():
+        assert task.acks_late and task.reject_on_worker_lost and task.ignore_result, name
+    for name in ("integrations.tasks.sync_mailbox", "integrations.tasks.sync_posture"):
+        assert ours[name].max_retries == 3, name

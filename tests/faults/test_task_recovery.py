@@ -111,12 +111,21 @@ def test_worker_killed_mid_posture_collection_is_taken_over_and_finishes(kill, s
 
     survivor = wait_for("the collection to finish", lambda: PostureRun.objects.filter(outcome="success").first(),
                         60, celery_workers.workers)
+    # The same message finished the job: redelivered, not enqueued again by anyone.
+    wait_for("the task to end", lambda: f"{task}] succeeded" in celery_workers.workers[-1].log(), 30,
+             celery_workers.workers)
     for w in celery_workers.workers:
         w.stop()
 
-    history = list(PostureRun.objects.order_by("started_at", "id"))
-    expected = ["interrupted", "skipped", "success"] if kill == "pool-process" else ["interrupted", "success"]
-    assert [run.outcome for run in history] == expected, [(r.outcome, r.error) for r in history]
+    history = [(run.outcome, run.error) for run in PostureRun.objects.order_by("started_at", "id")]
+    outcomes = [outcome for outcome, _ in history]
+    if kill == "pool-process":
+        assert outcomes == ["interrupted", "skipped", "success"], history
+    else:
+        # Redis hands the message back a visibility timeout after it was first delivered, which may
+        # come before the dead run's claim is stale (it heartbeat until the kill): then the
+        # redelivery is skipped once and retries when the claim is stale.
+        assert outcomes in (["interrupted", "success"], ["interrupted", "skipped", "success"]), history
     dead.refresh_from_db()
     assert dead.outcome == "interrupted" and dead.error == INTERRUPTED_ERROR and dead.finished_at
     assert not PostureRun.objects.filter(outcome__in=["running", "failed"]).exists()
@@ -125,9 +134,7 @@ def test_worker_killed_mid_posture_collection_is_taken_over_and_finishes(kill, s
     limit = STALE_SECONDS[kill] + (VISIBILITY_SECONDS if kill == "whole-worker" else 0) + one_run + SLACK_SECONDS
     celery_workers.note(f"recovered {took:.1f}s after the kill (one run {one_run:.1f}s, limit {limit:.1f}s)")
     assert took <= limit
-    # The same message finished the job: redelivered, not enqueued again by anyone.
     log = celery_workers.workers[-1].log()
-    assert f"{task}] succeeded" in log, log[-4000:]
     if kill == "pool-process":
         assert "WorkerLostError" in log and f"{task}] retry: Retry in" in log, log[-4000:]
     assert_one_snapshot_per_customer_day(survivor)

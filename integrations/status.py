@@ -21,7 +21,10 @@ def integrations_status():
         context.update(mailbox_health(connection))
         history = list(PostureRun.objects.order_by("-started_at", "-id")[:POSTURE_HISTORY])
         context["posture_runs"] = history
-        context["posture_run"] = next((run for run in history if run.outcome != PostureRun.Outcome.SKIPPED), None)
+        # The facts are those of the latest collection that ended with data or an error;
+        # running, skipped and interrupted runs are in the history table.
+        finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
+        context["posture_run"] = PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
         context["posture_busy"] = posture_in_progress()
     return context
 

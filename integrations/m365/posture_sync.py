@@ -306,8 +306,15 @@ def posture_collect(*, connection) -> PostureRun:
         PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING).update(
             outcome=PostureRun.Outcome.INTERRUPTED, finished_at=claim.token, error=INTERRUPTED_ERROR)
         run = PostureRun.objects.create(started_at=claim.token)
-        with graph_client_for(connection) as client:
-            return posture_sync(client=client, run=run, claim=claim)
+        try:
+            with graph_client_for(connection) as client:
+                return posture_sync(client=client, run=run, claim=claim)
+        except Exception as error:
+            # An error outside the collection (building or closing the client): recorded, never left running.
+            PostureRun.objects.filter(pk=run.pk, outcome=PostureRun.Outcome.RUNNING).update(
+                outcome=PostureRun.Outcome.FAILED, finished_at=timezone.now(),
+                error=f"Internal error ({type(error).__name__}); see the worker log.")
+            raise
     finally:
         claim.release()
 

@@ -87,6 +87,9 @@ def test_worker_killed_mid_run_is_restarted_and_the_sync_completes(kill, sync_ki
         return len(states) == len(mailboxes) and all(s.last_success_at and not s.running_since for s in states)
 
     wait_for("every mailbox to finish", all_synced, 45, celery_workers.workers)
+    # The task ends a moment after its mailbox's state says so: stopping the worker sooner could cut it off.
+    wait_for("the killed task to end", lambda: f"{tasks[first]}] succeeded" in celery_workers.workers[-1].log(), 30,
+             celery_workers.workers)
     for w in celery_workers.workers:
         w.stop()
 

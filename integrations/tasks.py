@@ -78,3 +78,16 @@ def sync_posture(self, run_id=None):
     run = posture_collect(connection=connection)
     if run.outcome == run.Outcome.SKIPPED:
         retry_when_stale_if_redelivered(self, posture_claim_row().stale_in())
+
+
+@shared_task(name="integrations.tasks.resume_orphaned_work", **REDELIVERED_IF_LOST)
+def resume_orphaned_work():
+    """Every third of the stale time (beat): a posture collection whose worker
+    died and whose message is gone or still held by Redis is started again, so
+    it is taken over within the stale time without anyone pressing a button.
+    (Mailboxes need no sweep: the mail schedule queues every mailbox whose
+    claim is stale.)"""
+    from .m365.posture_sync import posture_run_orphaned
+
+    if connection_get() is not None and posture_run_orphaned():
+        sync_posture.delay()

@@ -178,8 +178,31 @@ def test_every_task_is_given_back_by_a_dead_worker_and_every_claiming_task_retri
     app.loader.import_default_modules()
     ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
     assert set(ours) == {"integrations.tasks.sync_all_mailboxes", "integrations.tasks.sync_mailbox",
-                         "integrations.tasks.purge_old_communications", "integrations.tasks.sync_posture"}
+                         "integrations.tasks.purge_old_communications", "integrations.tasks.sync_posture",
+                         "integrations.tasks.resume_orphaned_work"}
     for name, task in ours.items():
         assert task.acks_late and task.reject_on_worker_lost and task.ignore_result, name
     for name in ("integrations.tasks.sync_mailbox", "integrations.tasks.sync_posture"):
         assert ours[name].max_retries == 3, name
+
+
+def test_the_sweep_restarts_a_posture_run_whose_worker_died_and_leaves_live_ones_alone(m365_connected):
+    """A dead host's message comes back only after Redis's visibility timeout (an hour), and a Redis
+    restart loses it: the sweep (beat, every third of the stale time) takes the run over instead."""
+    from integrations.tasks import resume_orphaned_work
+
+    live = posture_claim_row().take()
+    running = PostureRun.objects.create(started_at=live.token)
+    m365_connected.simulator.clear_requests()
+    resume_orphaned_work.apply()
+    assert list(PostureRun.objects.values_list("outcome", flat=True)) == ["running"]  # live: left alone
+    assert m365_connected.simulator.requests == []
+
+    TaskClaim.objects.filter(name="posture").update(heartbeat_at=live.token - claim_stale_after() - timedelta(seconds=1))
+    resume_orphaned_work.apply()
+    running.refresh_from_db()
+    assert running.outcome == PostureRun.Outcome.INTERRUPTED
+    assert PostureRun.objects.filter(outcome=PostureRun.Outcome.SUCCESS).count() == 1
+
+    resume_orphaned_work.apply()  # nothing orphaned any more: no new run
+    assert PostureRun.objects.count() == 2

@@ -230,6 +230,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.sync_posture",
         "schedule": crontab(hour=VECTIS_POSTURE_SYNC_HOUR, minute=0),
     },
+    # A posture run whose worker died is taken over within the stale time plus this.
+    "resume-orphaned-work": {
+        "task": "integrations.tasks.resume_orphaned_work",
+        "schedule": max(30, VECTIS_SYNC_CLAIM_STALE_SECONDS / 3),
+    },
 }
 
 # --- Microsoft 365 ---------------------------------------------------------

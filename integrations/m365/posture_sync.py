@@ -328,6 +328,13 @@ def _record_skipped(row) -> PostureRun:
         error=f"Skipped: another posture collection has been running{since} ({row.busy_text()}).")
 
 
+def posture_run_orphaned() -> bool:
+    """A run still marked running whose claim is stale: its worker died and no
+    redelivery has taken it over yet (a dead host's message returns only after
+    Redis's visibility timeout; a Redis restart loses it)."""
+    return PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING).exists() and not posture_claim_row().held()
+
+
 def posture_in_progress() -> dict | None:
     """The collection holding the claim, for the Integrations page: since when,
     when it was last heard from and when it is taken over if its worker has

@@ -103,7 +103,9 @@ class Claim:
         self.row.rows.filter(**{self.row.field: self.token}).update(**{self.row.field: None})
 
 
-def task_claim_row(name: str) -> ClaimRow:
-    """The claim of a tenant-wide task (e.g. "posture"); its row is created on first use."""
-    TaskClaim.objects.get_or_create(name=name)
+def task_claim_row(name: str, *, to_take=False) -> ClaimRow:
+    """The claim of a tenant-wide task (e.g. "posture"). Its row is created by
+    the first run that takes it (to_take); reading it (the page) writes nothing."""
+    if to_take:
+        TaskClaim.objects.get_or_create(name=name)
     return ClaimRow(TaskClaim.objects.filter(name=name), "heartbeat_at")

@@ -23,8 +23,8 @@ def collect():
 
 
 def test_a_second_collection_is_skipped_while_one_holds_the_claim(m365_connected):
-    claim = posture_claim_row().take()
-    assert claim is not None and posture_claim_row().take() is None  # the conditional UPDATE lets one win
+    claim = posture_claim_row(to_take=True).take()
+    assert claim is not None and posture_claim_row(to_take=True).take() is None  # the conditional UPDATE lets one win
     live = PostureRun.objects.create(started_at=claim.token)
     m365_connected.simulator.clear_requests()
 
@@ -48,7 +48,7 @@ def test_a_second_collection_is_skipped_while_one_holds_the_claim(m365_connected
 
 
 def test_a_dead_collection_is_taken_over_once_stale_and_closed_as_interrupted(m365_connected):
-    dead_claim = posture_claim_row().take(now=timezone.now() - claim_stale_after() - timedelta(seconds=5))
+    dead_claim = posture_claim_row(to_take=True).take(now=timezone.now() - claim_stale_after() - timedelta(seconds=5))
     dead = PostureRun.objects.create(started_at=dead_claim.token)  # its worker was killed
 
     run = collect()
@@ -59,7 +59,7 @@ def test_a_dead_collection_is_taken_over_once_stale_and_closed_as_interrupted(m3
     # The dead run cannot release the new holder's claim (nor anyone's, now).
     assert PostureSnapshot.objects.filter(provenance__posture_run_id=run.pk).count() == PostureSnapshot.objects.count() > 0
     dead_claim.release()
-    assert posture_claim_row().take() is not None
+    assert posture_claim_row(to_take=True).take() is not None
 
 
 def test_a_live_collection_is_not_taken_over_while_it_heartbeats(m365_connected, settings):
@@ -68,7 +68,7 @@ def test_a_live_collection_is_not_taken_over_while_it_heartbeats(m365_connected,
     settings.VECTIS_SYNC_CLAIM_STALE_SECONDS = 2
     m365_connected.simulator.faults.set("unlicensed_report")  # the per-user $batch fallback: many requests
     m365_connected.simulator.faults.set("slow", delay=0.6, path=r"/(users|directoryRoles|\$batch)")
-    claim = posture_claim_row().take()
+    claim = posture_claim_row(to_take=True).take()
     run = PostureRun.objects.create(started_at=claim.token)
     beats = [claim.token]  # the stored heartbeat after each refresh the collection makes
 
@@ -86,11 +86,11 @@ def test_a_live_collection_is_not_taken_over_while_it_heartbeats(m365_connected,
     beats.append(run.finished_at)
     gaps = [(later - earlier).total_seconds() for earlier, later in zip(beats, beats[1:], strict=False)]
     assert max(gaps) < claim_stale_after().total_seconds(), gaps
-    assert posture_claim_row().take() is None
+    assert posture_claim_row(to_take=True).take() is None
 
 
 def test_a_collection_whose_claim_was_taken_over_writes_nothing(m365_connected):
-    claim = posture_claim_row().take()
+    claim = posture_claim_row(to_take=True).take()
     run = PostureRun.objects.create(started_at=claim.token)
     # Another run took over (as it would once ours looked dead).
     TaskClaim.objects.filter(name="posture").update(heartbeat_at=timezone.now() + timedelta(seconds=1))
@@ -137,7 +137,7 @@ def test_a_redelivered_posture_task_meeting_a_dead_runs_claim_comes_back_when_it
 
 def test_sync_now_says_when_posture_cannot_start_and_when_a_dead_run_is_taken_over(
         client, admin_user, m365_connected, django_capture_on_commit_callbacks, monkeypatch):
-    claim = posture_claim_row().take(now=timezone.now() - timedelta(seconds=30))
+    claim = posture_claim_row(to_take=True).take(now=timezone.now() - timedelta(seconds=30))
     running = PostureRun.objects.create(started_at=claim.token)
     PostureRun.objects.create(started_at=claim.token - timedelta(hours=1), finished_at=claim.token,
                               outcome=PostureRun.Outcome.INTERRUPTED, error="Interrupted: the worker stopped mid-run.")
@@ -191,7 +191,7 @@ def test_the_sweep_restarts_a_posture_run_whose_worker_died_and_leaves_live_ones
     restart loses it: the sweep (beat, every third of the stale time) takes the run over instead."""
     from integrations.tasks import resume_orphaned_work
 
-    live = posture_claim_row().take()
+    live = posture_claim_row(to_take=True).take()
     running = PostureRun.objects.create(started_at=live.token)
     m365_connected.simulator.clear_requests()
     resume_orphaned_work.apply()

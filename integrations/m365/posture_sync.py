@@ -288,9 +288,9 @@ def _provenance(client, collected, run, started, finished):
 POSTURE_CLAIM = "posture"
 
 
-def posture_claim_row() -> ClaimRow:
+def posture_claim_row(*, to_take=False) -> ClaimRow:
     """The tenant's posture claim: two collections would race to write the same day's snapshots."""
-    return task_claim_row(POSTURE_CLAIM)
+    return task_claim_row(POSTURE_CLAIM, to_take=to_take)
 
 
 def posture_collect(*, connection) -> PostureRun:
@@ -298,7 +298,7 @@ def posture_collect(*, connection) -> PostureRun:
     `connection`, release. Returns the run: SKIPPED (no Graph request) when
     another collection holds the claim. Runs still marked running when the
     claim is won belong to dead workers and are closed as interrupted."""
-    row = posture_claim_row()
+    row = posture_claim_row(to_take=True)
     claim = row.take()
     if claim is None:
         return _record_skipped(row)

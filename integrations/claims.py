@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from .models import TaskClaim
 
-
 # How a run closed by the run that took its work over reads in the history.
 INTERRUPTED_ERROR = ("Interrupted: the worker stopped mid-run; the next run took over once it had not been "
                      "heard from for the claim's stale time (VECTIS_SYNC_CLAIM_STALE_SECONDS).")

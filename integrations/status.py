@@ -5,9 +5,9 @@ from collections import defaultdict
 from django.conf import settings
 from django.utils import timezone
 
+from .claims import claim_stale_after
 from .connection import connection_get
 from .m365.posture_sync import posture_in_progress
-from .claims import claim_stale_after
 from .models import MailboxState, PostureRun, SyncRun
 
 FOLDERS = ("inbox", "sentitems", "calendar")

@@ -9,6 +9,7 @@ test fixture, the demo launcher or a benchmark can run it directly.
 from .faults import FAULTS, Faults
 from .server import (
     ALL_SIX,
+    WITH_POLICY_READ,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     GraphSimulator,
@@ -35,4 +36,5 @@ __all__ = [
     "address_at",
     "build_tenant",
     "serve",
+    "WITH_POLICY_READ",
 ]

@@ -36,6 +36,7 @@ FAULTS = {
     "delta_expired": "delta tokens issued before the fault was set answer 410 syncStateNotFound",
     "mailbox_not_enabled": "param mailboxes=[upn|id]: mailbox endpoints answer 404 MailboxNotEnabledForRESTAPI",
     "access_policy_block": "param mailboxes=[upn|id]: mailbox endpoints answer 403 ErrorAccessDenied (OData disabled)",
+    "beta_unavailable": "every /beta request answers 404 (the beta per-user MFA API withdrawn or not reachable)",
     "empty_pages": "every delta page with items is preceded by an empty page carrying a nextLink",
     # Request-level (path/count/every selectors)
     "throttle": "429 TooManyRequests with Retry-After (param retry_after, default 1); also inside $batch",

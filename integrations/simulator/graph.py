@@ -54,6 +54,18 @@ ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
         ("GET", r"/directoryRoles", "roles_list", "Directory.Read.All"),
         ("GET", r"/directoryRoles/(?P<role>[^/]+)/members", "role_members", "Directory.Read.All"),
         ("GET", r"/me(/.*)?", "me", None),
+        # MFA enforcement evidence (enforcement.py)
+        ("GET", r"/identity/conditionalAccess/policies", "ca_policies", "Policy.Read.All"),
+        ("GET", r"/policies/authenticationStrengthPolicies", "auth_strengths", "Policy.Read.All"),
+        ("GET", r"/policies/identitySecurityDefaultsEnforcementPolicy", "security_defaults", "Policy.Read.All"),
+        ("GET", r"/groups/(?P<group>[^/]+)/transitiveMembers", "group_transitive_members", "Directory.Read.All"),
+    ]
+]
+# Published in beta only: v1.0 answers them "Resource not found for the segment".
+BETA_ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
+    (m, re.compile(p, re.IGNORECASE), h, perm)
+    for m, p, h, perm in [
+        ("GET", r"/users/(?P<user>[^/]+)/authentication/requirements", "per_user_requirements", "Policy.Read.All"),
     ]
 ]
 EXCHANGE_PERMISSIONS = {"Mail.Read", "Calendars.Read"}
@@ -114,9 +126,12 @@ class GraphApi:
     # ------------------------------------------------------------------ dispatch
 
     def route(self, req: SimRequest):
-        """(handler name, match, permission) for a /v1.0 path, or GraphError."""
-        path = normalise_path(req.path[len("/v1.0"):].rstrip("/") or "/")
-        for method, pattern, handler, perm in ROUTES:
+        """(handler name, match, permission) for a /v1.0 or /beta path, or GraphError."""
+        version, _, rest = req.path.lstrip("/").partition("/")
+        if version == "beta" and self.sim.faults.get("beta_unavailable") is not None:
+            raise GraphError(404, "UnknownError", "")
+        path = normalise_path("/" + rest.rstrip("/"))
+        for method, pattern, handler, perm in BETA_ROUTES if version == "beta" else ROUTES:
             m = pattern.fullmatch(path)
             if m:
                 if req.method != method:
@@ -363,6 +378,40 @@ class GraphApi:
                 f"Resource '{role}' does not exist or one of its queried reference-property objects are not present.",
             )
         return self.paged(req, lambda state: [dict(m) for m in found.members], self.ctx(req, "directoryObjects"), 100)
+
+    # ------------------------------------------------------------------ MFA enforcement
+
+    def h_ca_policies(self, req: SimRequest):
+        return self.paged(req, lambda state: [dict(p) for p in self.tenant.ca_policies],
+                          self.ctx(req, "identity/conditionalAccess/policies"), self.sim.ca_page_size)
+
+    def h_auth_strengths(self, req: SimRequest):
+        return self.ok({"@odata.context": self.ctx(req, "policies/authenticationStrengthPolicies"),
+                        "value": [dict(s) for s in self.tenant.auth_strengths]})
+
+    def h_security_defaults(self, req: SimRequest):
+        return self.ok(dict(self.tenant.security_defaults))
+
+    def h_group_transitive_members(self, req: SimRequest, group: str):
+        from .enforcement import transitive_members
+
+        if group not in self.tenant.groups:
+            raise GraphError(404, "Request_ResourceNotFound", f"Resource '{group}' does not exist or one of its "
+                             "queried reference-property objects are not present.")
+
+        def items(state):
+            out = []
+            for member in transitive_members(self.tenant, group):
+                kind = "group" if member in self.tenant.groups else "user"
+                out.append({"@odata.type": f"#microsoft.graph.{kind}", "id": member})
+            return out
+
+        return self.paged(req, items, self.ctx(req, "directoryObjects(id)"), 100)
+
+    def h_per_user_requirements(self, req: SimRequest, user: str):
+        record = self.user_or_404(user)
+        return self.ok({"@odata.context": self.ctx(req, f"users('{record.id}')/authentication/requirements/$entity"),
+                        "perUserMfaState": self.tenant.per_user_mfa.get(record.id, "disabled")})
 
     # ------------------------------------------------------------------ mail
 

@@ -72,6 +72,7 @@ class TenantSpec:
     guest_share: float = 0.1
     disabled_share: float = 0.1
     mfa_registered_share: float = 0.75
+    security_defaults: bool = False  # True: Security Defaults on and no Conditional Access policies
     hostile_share: float = 0.05
     mail_history_days: int = 20
     events_past_days: int = 10
@@ -244,6 +245,14 @@ class Tenant:
         self.roles: list[RoleRecord] = []
         self.registration_details: dict[str, dict] = {}  # user id -> userRegistrationDetails
         self.auth_methods: dict[str, list[dict]] = {}  # user id -> authentication methods
+        # MFA enforcement (enforcement.py)
+        self.groups: dict[str, dict] = {}  # group id -> {"graph": {...}, "members": [user or group ids]}
+        self.group_ids: dict[str, str] = {}  # "all_staff" | "finance" | "break_glass" -> group id
+        self.ca_policies: list[dict] = []
+        self.auth_strengths: list[dict] = []
+        self.security_defaults: dict = {}
+        self.per_user_mfa: dict[str, str] = {}  # user id -> perUserMfaState
+        self.enforcement_cases: dict[str, str] = {}  # outcome -> the user id built to produce it
         # customer domain -> personal addresses of that customer's contacts
         # (they take part in events; useful for events_touching(contact_emails=...)).
         self.personal_contacts: dict[str, list[str]] = {}
@@ -493,6 +502,10 @@ class Tenant:
                     "roles": [(r.graph, r.members) for r in self.roles],
                     "registration": self.registration_details,
                     "methods": self.auth_methods,
+                    "groups": self.groups,
+                    "ca_policies": self.ca_policies,
+                    "security_defaults": self.security_defaults,
+                    "per_user_mfa": self.per_user_mfa,
                     "mail": {
                         f"{k[0]}/{k[1]}": [(r.graph, r.body) for r in c.items.values()] for k, c in self._mail.items()
                     },
@@ -511,9 +524,11 @@ def build_tenant(spec: TenantSpec | None = None) -> Tenant:
     """Generate a tenant from `spec` (defaults when None). Deterministic."""
     # Imported here: the generators build records defined in this module.
     from .directory import populate_directory
+    from .enforcement import populate_enforcement
     from .mailboxes import populate_mailboxes
 
     tenant = Tenant(spec or TenantSpec())
     populate_directory(tenant)
+    populate_enforcement(tenant)
     populate_mailboxes(tenant)
     return tenant

@@ -21,7 +21,8 @@ The rules (also written on the pages):
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from .strength import MFA_STRENGTHS, WEAK, has_mfa, strongest_strength
+from .enforcement import ENFORCED, UNKNOWN, not_read_record
+from .strength import MFA_STRENGTHS, PHISHING_RESISTANT, WEAK, has_mfa, strongest_strength
 
 IN_SCOPE = "in_scope"
 OUT_GUEST = "guest"
@@ -33,6 +34,16 @@ SCOPE_RULE = (
     "users whose state could not be read are counted as unknown, neither covered nor "
     "uncovered. Percentages are rounded down to one decimal."
 )
+MODE_ENFORCEMENT = "enforcement"
+MODE_REGISTRATION_ONLY = "registration_only"
+PROTECTED_RULE = (
+    "Enforced: an enabled Conditional Access policy requires MFA for all apps without conditions, or "
+    "Security Defaults are on, or per-user MFA is enabled/enforced. Protected: MFA registered with a method "
+    "that counts AND enforced. Enforced % and protected % are over all in-scope users (users of unknown "
+    "registration count as not protected); \"conditional\" users (MFA only at some locations, platforms or "
+    "risk levels) are shown apart and not counted as enforced."
+)
+NOT_READ_DETAIL = "Enforcement was not read for this collection (see its provenance for why)."
 REGISTRATION_CAVEAT = (
     "These figures show MFA registration, not enforcement: a registered user may still "
     "sign in without MFA unless Conditional Access or Security Defaults require it."
@@ -53,6 +64,8 @@ class ObservedUser:
     mfa_source: str = ""  # "report" | "methods" | ""
     privileged_roles: tuple = ()  # ({"template_id", "name"}, ...)
     customer_id: int | None = field(default=None, compare=False)
+    # security.enforcement record; None when enforcement was not read (registration only)
+    enforcement: dict | None = field(default=None, compare=False)
 
     @property
     def is_privileged(self):
@@ -101,7 +114,49 @@ def _mfa_counts(users):
     return registered, not_registered, unknown
 
 
-def posture_metrics(users):
+def enforcement_state(user):
+    return (user.enforcement or {}).get("state", UNKNOWN)
+
+
+def is_protected(user):
+    """Registered AND enforced: True/False, or None when either side is unknown."""
+    state = enforcement_state(user)
+    if state == UNKNOWN:
+        return None
+    if state != ENFORCED:
+        return False
+    return user.mfa_registered  # None when registration is unknown
+
+
+def enforcement_metrics(in_scope, privileged, mode):
+    """The enforced / protected figures with numerators and denominators; None in registration-only mode."""
+    def figures(prefix, group):
+        if mode != MODE_ENFORCEMENT:
+            return {f"{prefix}enforced": None, f"{prefix}enforced_pct": None, f"{prefix}protected": None,
+                    f"{prefix}protected_pct": None, f"{prefix}enforcement_denominator": None,
+                    f"{prefix}enforced_conditional": None}
+        enforced = sum(1 for u in group if enforcement_state(u) == ENFORCED)
+        protected = sum(1 for u in group if is_protected(u) is True)
+        return {
+            f"{prefix}enforced": enforced,
+            f"{prefix}enforced_pct": pct(enforced, len(group)),
+            f"{prefix}protected": protected,
+            f"{prefix}protected_pct": pct(protected, len(group)),
+            f"{prefix}enforcement_denominator": len(group),
+            f"{prefix}enforced_conditional": sum(1 for u in group if enforcement_state(u) == "conditional"),
+        }
+
+    reasons = {}
+    if mode == MODE_ENFORCEMENT:
+        for user in in_scope:
+            if enforcement_state(user) != ENFORCED:
+                reason = (user.enforcement or {}).get("reason", "unknown")
+                reasons[reason] = reasons.get(reason, 0) + 1
+    return {"enforcement_mode": mode, **figures("", in_scope), **figures("privileged_", privileged),
+            "not_enforced_by_reason": dict(sorted(reasons.items()))}
+
+
+def posture_metrics(users, *, enforcement_mode=MODE_REGISTRATION_ONLY):
     """The snapshot's metrics dict (keys documented on PostureSnapshot.metrics)."""
     users = list(users)
     reasons = [scope_reason(u) for u in users]
@@ -136,6 +191,8 @@ def posture_metrics(users):
         "strongest_standard": by_strength["standard"],
         "strongest_weak": by_strength[WEAK],
         "weak_method_share_pct": pct(by_strength[WEAK], len(with_mfa)),
+        "privileged_phishing_resistant": sum(1 for u in privileged if strongest(u) == PHISHING_RESISTANT),
+        **enforcement_metrics(in_scope, privileged, enforcement_mode),
     }
 
 
@@ -155,4 +212,6 @@ def snapshot_user_row(user):
         "strongest": strongest(user),
         "mfa_source": user.mfa_source,
         "privileged_roles": [dict(r) for r in user.privileged_roles],
+        "enforcement": dict(user.enforcement) if user.enforcement else not_read_record(NOT_READ_DETAIL),
+        "protected": is_protected(user),
     }

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import DirectoryUser, PostureSnapshot
-from .posture import posture_metrics, snapshot_user_row
+from .posture import MODE_REGISTRATION_ONLY, posture_metrics, snapshot_user_row
 
 _BATCH = 500
 _DIRECTORY_FIELDS = (
@@ -69,7 +69,7 @@ def posture_snapshots_write(*, users, as_of, provenance):
             customer_id=customer_id,
             taken_on=taken_on,
             as_of=as_of,
-            metrics=posture_metrics(members),
+            metrics=posture_metrics(members, enforcement_mode=provenance.get("enforcement_mode") or MODE_REGISTRATION_ONLY),
             users=[snapshot_user_row(u) for u in sorted(members, key=lambda u: u.upn)],
             provenance=dict(provenance),
         )

@@ -348,6 +348,10 @@ class GraphClient:
         self._policy_pace()
         return self._get("security_defaults", f"{self.graph_base_url}/policies/identitySecurityDefaultsEnforcementPolicy")
 
+    def group_get(self, group_id: str) -> dict:
+        return self._get("group_members", f"{self.graph_base_url}/groups/{_segment(group_id)}",
+                         params={"$select": "id,displayName"})
+
     def group_transitive_members(self, group_id: str) -> Pages:
         """Members of a group including those of nested groups (users, groups, devices...)."""
         url = f"{self.graph_base_url}/groups/{_segment(group_id)}/transitiveMembers"

@@ -17,6 +17,9 @@ Requests, in order:
    matched, in-scope users are asked for (Microsoft discourages iterating a
    whole tenant); a matched user the report does not list yet is asked for
    the same way.
+4. With Policy.Read.All (optional): the enforcement inputs, read first so the
+   roles that Conditional Access names are read with the privileged ones
+   (enforcement_sync.py), then evaluated per matched user.
 Only method type names are kept: parse.py reduces every method object to its
 @odata.type before it reaches this module.
 """
@@ -40,6 +43,7 @@ from security.strength import METHOD_STRENGTH
 
 from ..models import M365Connection, PostureRun
 from . import errors, parse
+from .enforcement_sync import EnforcementRead, enforcement_evaluate, enforcement_provenance, enforcement_read
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +73,14 @@ class _Collected:
     report_unavailable_reason: str = ""
     fallback_users: int = 0
     partial_error: errors.GraphError | None = None
+    enforcement: EnforcementRead = field(default_factory=EnforcementRead)
+    role_members: dict = field(default_factory=dict)  # role template id -> user ids (roles read this run)
+    role_names: dict = field(default_factory=dict)  # role template id -> display name
+    enforcement_by_user: dict = field(default_factory=dict)  # user id -> security.enforcement record
+
+    @property
+    def enforcement_provenance(self):
+        return enforcement_provenance(self.enforcement)
 
 
 def posture_sync(*, client, run: PostureRun | None = None) -> PostureRun:
@@ -127,23 +139,35 @@ def _finish(run, client):
 
 
 def _collect(client) -> _Collected:
-    collected = _Collected()
+    collected = _Collected(enforcement=enforcement_read(client))
     _collect_roles(client, collected)
     _collect_users(client, collected)
     _collect_report(client, collected)
     _collect_fallback(client, collected)
+    collected.enforcement_by_user = enforcement_evaluate(
+        client, collected.enforcement, collected.users, role_members=collected.role_members,
+        role_names=collected.role_names, in_scope=_in_scope_record,
+    )
     return collected
 
 
 def _collect_roles(client, collected):
+    wanted_by_policies = collected.enforcement.referenced_roles()
     for role in parse.directory_roles_page(client.directory_roles()):
         rule = privileged_role(role.role_template_id)
-        if rule is None:
+        template = (role.role_template_id or "").lower()
+        if rule is None and template not in wanted_by_policies:
             continue
+        collected.role_names[template] = role.display_name or template
+        holders = collected.role_members.setdefault(template, set())
         for page in client.role_members(role.id):
             for member in parse.role_members_page(page):
                 if not member.id:
                     continue
+                if member.is_user:
+                    holders.add(member.id)
+                if rule is None:
+                    continue  # read only because a Conditional Access policy names the role
                 if not member.is_user:
                     collected.non_user_members.setdefault(member.kind, set()).add(member.id)
                     continue
@@ -237,6 +261,7 @@ def _observed_users(collected) -> list[ObservedUser]:
             mfa_source=source,
             privileged_roles=tuple(roles),
             customer_id=collected.customer_of[user.id],
+            enforcement=collected.enforcement_by_user.get(user.id),
         ))
     return observed
 
@@ -255,7 +280,7 @@ def _provenance(client, collected, run, started, finished):
         "tenant_name": tenant_name,
         "graph_base_url": client.graph_base_url,
         "api_version": client.graph_base_url.rstrip("/").rsplit("/", 1)[-1],
-        "endpoints": list(ENDPOINTS),
+        "endpoints": list(ENDPOINTS) + collected.enforcement_provenance["endpoints"],
         "permissions_granted": _granted(client),
         "mfa_source": collected.mfa_source,
         "report_unavailable_reason": collected.report_unavailable_reason,
@@ -268,6 +293,8 @@ def _provenance(client, collected, run, started, finished):
         "method_strengths": dict(METHOD_STRENGTH),
         "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},
         "fallback_users": collected.fallback_users,
+        "enforcement_mode": collected.enforcement.mode,
+        "enforcement": collected.enforcement_provenance,
     }
 
 

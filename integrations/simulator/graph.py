@@ -58,6 +58,7 @@ ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
         ("GET", r"/identity/conditionalAccess/policies", "ca_policies", "Policy.Read.All"),
         ("GET", r"/policies/authenticationStrengthPolicies", "auth_strengths", "Policy.Read.All"),
         ("GET", r"/policies/identitySecurityDefaultsEnforcementPolicy", "security_defaults", "Policy.Read.All"),
+        ("GET", r"/groups/(?P<group>[^/]+)", "group_get", "Directory.Read.All"),
         ("GET", r"/groups/(?P<group>[^/]+)/transitiveMembers", "group_transitive_members", "Directory.Read.All"),
     ]
 ]
@@ -392,12 +393,21 @@ class GraphApi:
     def h_security_defaults(self, req: SimRequest):
         return self.ok(dict(self.tenant.security_defaults))
 
-    def h_group_transitive_members(self, req: SimRequest, group: str):
-        from .enforcement import transitive_members
-
+    def group_or_404(self, group: str) -> dict:
         if group not in self.tenant.groups:
             raise GraphError(404, "Request_ResourceNotFound", f"Resource '{group}' does not exist or one of its "
                              "queried reference-property objects are not present.")
+        return self.tenant.groups[group]
+
+    def h_group_get(self, req: SimRequest, group: str):
+        graph = self.group_or_404(group)["graph"]
+        select = self.selection(req.q("select"), list(graph), "Microsoft.DirectoryServices.Group", "Request_BadRequest")
+        return self.ok({"@odata.context": self.ctx(req, "groups/$entity"), **{k: graph[k] for k in select or graph}})
+
+    def h_group_transitive_members(self, req: SimRequest, group: str):
+        from .enforcement import transitive_members
+
+        self.group_or_404(group)
 
         def items(state):
             out = []

@@ -1,0 +1,204 @@
+"""MFA enforcement end to end: GraphClient -> the Graph simulator over HTTPS ->
+posture_sync -> snapshot rows and figures. The simulator builds one user per
+enforcement outcome (tenant.enforcement_cases); expected figures are computed
+here from the simulator's own data, not by the app's evaluator."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from integrations.m365.client import GraphClient
+from integrations.m365.posture_sync import posture_sync
+from integrations.m365.transport import RetryPolicy
+from integrations.models import PostureRun
+from integrations.simulator.enforcement import ADMIN_ROLES, transitive_members
+from integrations.simulator.server import (
+    ALL_SIX, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, WITH_POLICY_READ, GraphSimulator, serve,
+)
+from integrations.simulator.tenant import TenantSpec, build_tenant
+from security.models import PostureSnapshot
+from tests.test_posture_sync import NOT_MFA, add_customers, customer_users
+
+ANCHOR = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def start(permissions=WITH_POLICY_READ, **spec):
+    return serve(GraphSimulator(build_tenant(TenantSpec(seed=7, anchor=ANCHOR, **spec)), granted_permissions=permissions))
+
+
+@pytest.fixture
+def sim():
+    running = start()
+    yield running
+    running.stop()
+
+
+def client_for(running, sleeps=None, clock=None):
+    extra = {"clock": clock} if clock else {}
+    return GraphClient(
+        tenant_id=running.simulator.tenant.spec.tenant_id, client_id=DEMO_CLIENT_ID,
+        secret_provider=lambda: DEMO_CLIENT_SECRET, secret_fingerprint="test", allowed_mailboxes=[],
+        graph_base_url=running.graph_base_url, login_base_url=running.login_base_url, ca_bundle=running.ca_path,
+        sleep=(sleeps.append if sleeps is not None else (lambda s: None)), retry=RetryPolicy(max_retries=2), **extra,
+    )
+
+
+def rows_by_id():
+    return {row["graph_id"]: (snap, row) for snap in PostureSnapshot.objects.all() for row in snap.users}
+
+
+def run_sync(running):
+    add_customers(running.simulator.tenant)
+    run = posture_sync(client=client_for(running))
+    assert run.outcome == PostureRun.Outcome.SUCCESS, run.error
+    return run
+
+
+EXPECTED = {
+    # case -> (state, reason, policy number or None, text that must appear in the detail)
+    "nested_group": ("enforced", "policy", "CA001", "group All Staff"),
+    "excluded_group": ("not_enforced", "excluded", "CA001", "group Break Glass"),
+    "excluded_user": ("not_enforced", "excluded", "CA002", "by user"),
+    "excluded_role": ("not_enforced", "excluded", "CA001", "role Directory Readers"),
+    "report_only": ("not_enforced", "report_only", "CA003", "report-only"),
+    "disabled": ("not_enforced", "disabled", "CA004", "disabled"),
+    "or_grant": ("not_enforced", "or_grant", "CA005", "compliant device"),
+    "some_apps": ("not_enforced", "some_apps", "CA006", "Office365"),
+    "conditional": ("conditional", "conditional", "CA007", "locations"),
+    "per_user_enforced": ("enforced", "per_user_mfa", None, "enforced"),
+    "per_user_enabled": ("enforced", "per_user_mfa", None, "enabled"),
+    "no_policy": ("not_enforced", "no_policy", None, "no enabled"),
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_enforcement_reason_appears_for_the_user_built_for_it(sim):
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    rows = rows_by_id()
+    assert set(tenant.enforcement_cases) == set(EXPECTED)
+    for case, (state, reason, policy, text) in EXPECTED.items():
+        snapshot, row = rows[tenant.enforcement_cases[case]]
+        record = row["enforcement"]
+        assert (record["state"], record["reason"]) == (state, reason), (case, record)
+        assert record["policy_name"].startswith(policy) if policy else record["policy_name"] == "", (case, record)
+        assert text in record["detail"], (case, record)
+        assert snapshot.provenance["enforcement_mode"] == "enforcement"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admins_are_enforced_by_the_phishing_resistant_strength(sim):
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    rows = rows_by_id()
+    admins = {m["id"] for r in tenant.roles if r.graph["displayName"] in ADMIN_ROLES for m in r.members
+              if m["@odata.type"] == "#microsoft.graph.user"} - {tenant.enforcement_cases["excluded_user"]}
+    stored = [rows[a][1] for a in admins if a in rows]
+    assert stored
+    for row in stored:
+        assert row["enforcement"]["policy_name"].startswith(("CA001", "CA002")), row["enforcement"]
+    assert any("phishing-resistant" in row["enforcement"]["detail"] for row in stored)
+
+
+def independent_enforced(tenant):
+    """Who the simulator's policies enforce, worked out from its groups and roles directly."""
+    groups = tenant.group_ids
+    staff = set(transitive_members(tenant, groups["all_staff"])) - set(transitive_members(tenant, groups["break_glass"]))
+    readers = {m["id"] for r in tenant.roles if r.graph["displayName"] == "Directory Readers" for m in r.members}
+    guests = {u.id for u in tenant.users if u.kind == "guest"}
+    admins = {m["id"] for r in tenant.roles if r.graph["displayName"] in ADMIN_ROLES for m in r.members}
+    per_user = {uid for uid, state in tenant.per_user_mfa.items() if state in ("enabled", "enforced")}
+    return (staff - readers - guests) | (admins - {tenant.enforcement_cases["excluded_user"]}) | per_user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registered_enforced_and_protected_figures_match_the_tenant(sim):
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    enforced_ids = independent_enforced(tenant)
+    for domain in tenant.spec.customer_domains:
+        in_scope = [u for u in customer_users(tenant, domain) if u.graph["userType"] == "Member" and u.graph["accountEnabled"]]
+        registered = {u.id for u in in_scope if set(tenant.registration_details[u.id]["methodsRegistered"]) - NOT_MFA}
+        enforced = [u for u in in_scope if u.id in enforced_ids]
+        protected = [u for u in enforced if u.id in registered]
+        snapshot = next(s for s in PostureSnapshot.objects.all() if any(r["graph_id"] == in_scope[0].id for r in s.users))
+        m = snapshot.metrics
+        assert (m["enforced"], m["protected"], m["enforcement_denominator"]) == (len(enforced), len(protected), len(in_scope)), domain
+        assert m["enforced_pct"] == (len(enforced) * 1000 // len(in_scope)) / 10
+        assert m["mfa_registered"] == len(registered)
+    totals = [s.metrics for s in PostureSnapshot.objects.all()]
+    # The data really separates the three figures: some registered users are not enforced, and the reverse.
+    assert sum(t["protected"] for t in totals) < sum(t["mfa_registered"] for t in totals)
+    assert sum(t["protected"] for t in totals) < sum(t["enforced"] for t in totals)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_security_defaults_enforce_every_user():
+    running = start(security_defaults=True)
+    try:
+        run_sync(running)
+    finally:
+        running.stop()
+    for snapshot in PostureSnapshot.objects.all():
+        in_scope = [r for r in snapshot.users if r["in_scope"]]
+        assert in_scope and all(r["enforcement"]["reason"] == "security_defaults" for r in in_scope)
+        assert snapshot.metrics["enforced"] == snapshot.metrics["in_scope"]
+        assert snapshot.provenance["enforcement"]["security_defaults"]["isEnabled"] is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_policy_read_all_everything_works_and_says_registration_only():
+    running = start(permissions=ALL_SIX)
+    try:
+        run_sync(running)
+        assert not running.simulator.requests_for("/conditionalAccess/")  # not even tried
+    finally:
+        running.stop()
+    for snapshot in PostureSnapshot.objects.all():
+        assert snapshot.metrics["enforcement_mode"] == "registration_only"
+        assert snapshot.metrics["enforced_pct"] is None and snapshot.metrics["protected_pct"] is None
+        assert snapshot.metrics["coverage_pct"] is not None or snapshot.metrics["in_scope"] == 0
+        assert all(r["enforcement"]["state"] == "unknown" and r["protected"] is None for r in snapshot.users)
+        assert "Policy.Read.All is not granted" in snapshot.provenance["enforcement"]["why_registration_only"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beta_per_user_api_absent_is_survived_and_said(sim):
+    sim.simulator.faults.set("beta_unavailable")
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    rows = rows_by_id()
+    record = rows[tenant.enforcement_cases["per_user_enforced"]][1]["enforcement"]
+    assert (record["state"], record["reason"]) == ("not_enforced", "no_policy")
+    assert "per-user MFA state could not be read" in record["detail"]
+    snapshot = rows[tenant.enforcement_cases["per_user_enforced"]][0]
+    assert "could not be read" in snapshot.provenance["enforcement"]["per_user_mfa"]["note"]
+    # Everything the v1.0 policies decide is still there.
+    assert rows[tenant.enforcement_cases["report_only"]][1]["enforcement"]["reason"] == "report_only"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_conditional_access_reads_are_paced_and_each_group_read_once(sim):
+    add_customers(sim.simulator.tenant)
+    sleeps = []
+    now = [1000.0]
+    client = client_for(sim, sleeps=sleeps, clock=lambda: now[0])  # a frozen clock: every policy read must wait
+    sim.simulator.clear_requests()
+    posture_sync(client=client)
+    policy_reads = sim.simulator.requests_for("/identity/conditionalAccess/policies")
+    assert len(policy_reads) == 2  # 8 policies, 5 a page: the nextLink was followed
+    # Two policy pages, the strengths and Security Defaults: three waits of a full second.
+    assert sleeps.count(1.0) == 3 and client.policy_paced_seconds == 3.0
+    members = [r["path"] for r in sim.simulator.requests_for("/transitiveMembers")]
+    assert len(members) == len(set(members)) == 2  # All Staff and Break Glass, each once (Finance is nested)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_policy_read_failing_falls_back_to_registration_only(sim):
+    # The token holds Policy.Read.All but Graph keeps answering 429: still a successful, registration-only run.
+    sim.simulator.faults.set("throttle", path="/identity/conditionalAccess", retry_after=0)
+    run = run_sync(sim)
+    assert run.outcome == PostureRun.Outcome.SUCCESS
+    snapshot = PostureSnapshot.objects.first()
+    assert snapshot.metrics["enforcement_mode"] == "registration_only"
+    assert "next run tries again" in snapshot.provenance["enforcement"]["why_registration_only"]

@@ -14,10 +14,27 @@ from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
 
 from . import rollup, selectors
-from .posture import REGISTRATION_CAVEAT, SCOPE_RULE
+from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .signals import privileged_mfa_threshold
 
 ROLLUP_PAGE_SIZE = 50
+# Numerators and denominators beside the percentages, so every figure in the CSV can be checked.
+FIGURE_COLUMNS = {
+    "enforcement_mode": lambda m: m.get("enforcement_mode") or "registration_only",
+    "mfa_registered": lambda m: m.get("mfa_registered"),
+    "mfa_registered_denominator": lambda m: (m.get("mfa_registered") or 0) + (m.get("mfa_not_registered") or 0),
+    "mfa_enforced_count": lambda m: m.get("enforced"),
+    "mfa_protected_count": lambda m: m.get("protected"),
+    "enforcement_denominator": lambda m: m.get("enforcement_denominator"),
+    "privileged_enforced_count": lambda m: m.get("privileged_enforced"),
+    "privileged_protected_count": lambda m: m.get("privileged_protected"),
+    "privileged_enforcement_denominator": lambda m: m.get("privileged_enforcement_denominator"),
+    "privileged_phishing_resistant": lambda m: m.get("privileged_phishing_resistant"),
+}
+
+
+def _figure_cells(metrics):
+    return [read(metrics or {}) for read in FIGURE_COLUMNS.values()]
 USERS_PAGE_SIZE = 50
 
 
@@ -55,7 +72,15 @@ def security_rollup(request):
         "source_labels": selectors.SOURCE_LABELS,
         "scope_rule": SCOPE_RULE,
         "caveat": REGISTRATION_CAVEAT,
+        "protected_rule": PROTECTED_RULE,
+        **_mode_counts(data["rows"]),
     })
+
+
+def _mode_counts(rows):
+    """How many customers' latest snapshots read enforcement, so the page says which mode it shows."""
+    enforced = sum(1 for r in rows if r["metrics"].get("enforcement_mode") == MODE_ENFORCEMENT)
+    return {"enforcement_count": enforced, "registration_only_count": len(rows) - enforced}
 
 
 @require_role()
@@ -70,6 +95,7 @@ def security_rollup_csv(request):
         yield write(
             ["customer", "customer_id", "taken_on", "as_of_utc", "mfa_source", "users_total", "in_scope"]
             + [s.key for s in signals]
+            + list(FIGURE_COLUMNS)
             + [f"{s.key}_change" for s in signals]
             + [f"{s.key}_unknown" for s in signals if s.unknown]
             + ["previous_taken_on", "flags"]
@@ -79,6 +105,7 @@ def security_rollup_csv(request):
                 [row["name"], row["customer_id"], row["taken_on"].isoformat(),
                  row["as_of"].astimezone(datetime.timezone.utc).isoformat(), row["mfa_source"], row["users_total"], row["in_scope"]]
                 + [c["value"] for c in row["cells"]]
+                + _figure_cells(row["metrics"])
                 + [c["delta"] for c in row["cells"]]
                 + [row["unknown"][s.key] for s in signals if s.unknown]
                 + [row["previous_on"].isoformat() if row["previous_on"] else "", "; ".join(row["flags"])]

@@ -202,3 +202,59 @@ def test_policy_read_failing_falls_back_to_registration_only(sim):
     snapshot = PostureSnapshot.objects.first()
     assert snapshot.metrics["enforcement_mode"] == "registration_only"
     assert "next run tries again" in snapshot.provenance["enforcement"]["why_registration_only"]
+
+
+# ------------------------------------------------------------------ pages and CSV
+
+
+def customer_of_case(tenant, case):
+    from security.models import DirectoryUser
+
+    return DirectoryUser.objects.get(graph_id=tenant.enforcement_cases[case]).customer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_hub_security_page_and_csv_show_registered_enforced_protected_with_denominators(sim, viewer_client):
+    import csv
+    import io
+
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    customer = customer_of_case(tenant, "report_only")
+    m = PostureSnapshot.objects.get(customer=customer).metrics
+    hub = viewer_client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "Mode:</strong> Enforcement read" in hub
+    assert f"{m['enforced']} of {m['enforcement_denominator']} in-scope users" in hub
+    assert f"{m['protected']} of {m['enforcement_denominator']} in-scope users registered and enforced" in hub
+    assert "Policy is report-only (not enforced): CA003: MFA pilot" in hub
+    page = viewer_client.get(f"/security/customers/{customer.pk}/?show=not_enforced").content.decode()
+    assert "CA003: MFA pilot" in page and "Mode:</strong> Enforcement read" in page
+    rollup = viewer_client.get("/security/").content.decode()
+    assert "MFA protected" in rollup and "Enforcement read for" in rollup and "Registration only for" not in rollup
+    body = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()
+    row = next(r for r in csv.DictReader(io.StringIO(body)) if r["customer_id"] == str(customer.pk))
+    assert row["enforcement_mode"] == "enforcement"
+    assert (row["mfa_enforced_count"], row["mfa_protected_count"], row["enforcement_denominator"]) == (
+        str(m["enforced"]), str(m["protected"]), str(m["enforcement_denominator"]))
+    assert row["mfa_protected"] == str(m["protected_pct"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_say_registration_only_without_policy_read_all(viewer_client):
+    import csv
+    import io
+
+    running = start(permissions=ALL_SIX)
+    try:
+        run_sync(running)
+    finally:
+        running.stop()
+    snapshot = PostureSnapshot.objects.exclude(users=[]).first()
+    hub = viewer_client.get(f"/customers/{snapshot.customer_id}/").content.decode()
+    assert "Mode:</strong> Registration only — registered % only." in hub and "Policy.Read.All is not granted" in hub
+    assert "Not read: registration only" in hub and "MFA enforced</th>" not in hub
+    rollup = viewer_client.get("/security/").content.decode()
+    assert "Registration only for" in rollup
+    body = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()
+    row = next(csv.DictReader(io.StringIO(body)))
+    assert row["enforcement_mode"] == "registration_only" and row["mfa_enforced"] == "" and row["mfa_protected"] == ""

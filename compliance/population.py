@@ -51,6 +51,13 @@ class Account:
     strongest: str
     mfa_source: str
     roles: tuple  # ((name, template_id), ...) sorted by name
+    # MFA enforcement (security.enforcement); "unknown" when not read
+    enforcement_state: str = "unknown"
+    enforcement_reason: str = ""
+    enforcement_policy: str = ""
+    enforcement_policy_id: str = ""
+    enforcement_detail: str = ""
+    protected: bool | None = None  # registered AND enforced; None: not decidable
 
     @property
     def label(self):
@@ -73,6 +80,10 @@ class Account:
     @property
     def mfa_label(self):
         return {True: "registered", False: "not registered", None: "unknown"}[self.mfa_registered]
+
+    @property
+    def protected_label(self):
+        return {True: "protected", False: "not protected", None: "unknown"}[self.protected]
 
 
 def _text(value):
@@ -103,7 +114,17 @@ def account_from_row(row, index):
     mfa = row.get("mfa_registered")
     if mfa not in (True, False, None):
         raise SnapshotUnreadable(f"{where}.mfa_registered is {mfa!r}, not true, false or null")
+    enforcement = row.get("enforcement") if isinstance(row.get("enforcement"), dict) else {}
+    protected = row.get("protected")
+    if protected not in (True, False, None):
+        raise SnapshotUnreadable(f"{where}.protected is {protected!r}, not true, false or null")
     return Account(
+        enforcement_state=_text(enforcement.get("state")) or "unknown",
+        enforcement_reason=_text(enforcement.get("reason_label") or enforcement.get("reason")),
+        enforcement_policy=_text(enforcement.get("policy_name")),
+        enforcement_policy_id=_text(enforcement.get("policy_id")),
+        enforcement_detail=_text(enforcement.get("detail")),
+        protected=protected,
         graph_id=_text(row["graph_id"]),
         upn=_text(row["upn"]),
         display_name=_text(row.get("display_name")),

@@ -35,10 +35,23 @@ PROVENANCE = {
 }
 
 
-def user(upn, name=None, *, mfa=True, roles=(), user_type="member", enabled=True, methods=None, source="report"):
-    """One PostureSnapshot.users entry. mfa: True, False or None (the data could not decide)."""
+# The same snapshot, collected with Policy.Read.All so enforcement was read.
+ENFORCED_PROVENANCE = dict(PROVENANCE, enforcement_mode="enforcement")
+
+
+def enforcement(state="enforced", reason="policy", policy="CA001: Require MFA", detail="included as all users; requires MFA"):
+    return {"state": state, "reason": reason, "reason_label": reason, "policy_id": "id-ca001" if policy else "",
+            "policy_name": policy, "detail": detail, "policies": []}
+
+
+def user(upn, name=None, *, mfa=True, roles=(), user_type="member", enabled=True, methods=None, source="report",
+         enforced=None):
+    """One PostureSnapshot.users entry. mfa: True, False or None (the data could not decide).
+    enforced: an enforcement() record; default enforced by a policy (counts only where provenance says
+    enforcement was read)."""
     if methods is None:
         methods = ["microsoftAuthenticatorPush"] if mfa else []
+    record = enforced or enforcement()
     reason = "guest" if user_type == "guest" else ("disabled" if not enabled else "in_scope")
     if mfa is None:
         strongest = "unknown"
@@ -51,6 +64,7 @@ def user(upn, name=None, *, mfa=True, roles=(), user_type="member", enabled=True
         "user_type": user_type, "account_enabled": enabled, "in_scope": reason == "in_scope",
         "scope_reason": reason, "mfa_registered": mfa, "method_types": list(methods) if mfa is not None else [],
         "strongest": strongest, "mfa_source": source if mfa is not None else "", "privileged_roles": [dict(r) for r in roles],
+        "enforcement": record, "protected": None if record["state"] == "unknown" else (mfa if record["state"] == "enforced" else False),
     }
 
 
@@ -128,7 +142,8 @@ def test_factory_rows_match_what_the_posture_sync_writes():
     posture = pytest.importorskip("security.posture")
     observed = posture.ObservedUser(
         graph_id="id-erin@northwind.example", upn="erin@northwind.example", display_name="Erin Exchange",
-        mfa_registered=False, method_types=(), mfa_source="report", privileged_roles=(EXCHANGE_ADMIN,))
+        mfa_registered=False, method_types=(), mfa_source="report", privileged_roles=(EXCHANGE_ADMIN,),
+        enforcement=enforcement())
     real = posture.snapshot_user_row(observed)
     ours = user("erin@northwind.example", "Erin Exchange", mfa=False, roles=[EXCHANGE_ADMIN])
     assert set(ours) == set(real)

@@ -258,3 +258,65 @@ def test_pages_say_registration_only_without_policy_read_all(viewer_client):
     body = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()
     row = next(csv.DictReader(io.StringIO(body)))
     assert row["enforcement_mode"] == "registration_only" and row["mfa_enforced"] == "" and row["mfa_protected"] == ""
+
+
+# ------------------------------------------------------------------ evidence packs
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pack_proves_enforcement_and_is_byte_identical_on_rebuild(sim):
+    import json as jsonlib
+
+    from compliance.controls import CMMC, HIPAA, SOC2
+    from compliance.packs import build_pack, pack_source
+    from compliance.verify import verify_pack
+    from tests.test_compliance_packs import csv_rows, pdf_text
+
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    customer = customer_of_case(tenant, "report_only")
+    snapshot = PostureSnapshot.objects.select_related("customer").get(customer=customer)
+    for framework, refs in ((SOC2, ("CC6.1",)), (HIPAA, ("164.312(d)",)), (CMMC, ("IA.L2-3.5.3[c]", "IA.L2-3.5.3[d]"))):
+        pack = build_pack(pack_source(snapshot, framework))
+        assert pack.data == build_pack(pack_source(snapshot, framework)).data
+        assert {"enforcement.csv", "conditional_access_policies.json", "conditional_access_policies.csv",
+                "methodology.txt"} <= set(pack.files)
+        controls = {r["control_id"]: r for r in csv_rows(pack.files["controls.csv"])}
+        for ref in refs:
+            assert "Protected (MFA registered AND enforced at sign-in)" in controls[ref]["figure"], ref
+        assert verify_pack(pack.data).ok
+    enforcement = {r["user_principal_name"]: r for r in csv_rows(pack.files["enforcement.csv"])}
+    report_only = next(r for r in snapshot.users if r["graph_id"] == tenant.enforcement_cases["report_only"])
+    row = enforcement[report_only["upn"]]
+    assert row["enforcement_state"] == "not_enforced" and row["policy_name"] == "CA003: MFA pilot"
+    assert row["reason"] == "Policy is report-only (not enforced)" and row["protected"] == "not protected"
+    policies = jsonlib.loads(pack.files["conditional_access_policies.json"])
+    names = [p["displayName"] for p in policies["mfa_policies"]]
+    assert "CA003: MFA pilot" in names and "CA008: Block legacy authentication" not in names
+    assert policies["security_defaults"]["isEnabled"] is False
+    assert policies["authentication_strengths"][0]["displayName"] == "Phishing-resistant MFA"
+    table = {r["name"]: r for r in csv_rows(pack.files["conditional_access_policies.csv"])}
+    assert table["CA003: MFA pilot"]["state"] == "enabledForReportingButNotEnforced"
+    assert "compliant device" in table["CA005: MFA or compliant device"]["non_mfa_alternatives"]
+    methodology = pack.files["methodology.txt"].decode()
+    assert "beta" in methodology and "Policy.Read.All" in methodology and DEMO_CLIENT_ID in methodology
+    assert "/identity/conditionalAccess/policies" in methodology
+    assert "MFA enforcement" in pdf_text(pack.files["report.pdf"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pack_without_policy_read_all_says_enforcement_could_not_be_evidenced():
+    from compliance.controls import SOC2
+    from compliance.packs import build_pack, pack_source
+    from tests.test_compliance_packs import csv_rows
+
+    running = start(permissions=ALL_SIX)
+    try:
+        run_sync(running)
+    finally:
+        running.stop()
+    snapshot = PostureSnapshot.objects.select_related("customer").exclude(users=[]).first()
+    pack = build_pack(pack_source(snapshot, SOC2))
+    assert "enforcement.csv" not in pack.files and "methodology.txt" not in pack.files
+    row = {r["control_id"]: r for r in csv_rows(pack.files["controls.csv"])}["CC6.1"]
+    assert row["result"] != "Met" and "Enforcement could not be evidenced" in row["why"]

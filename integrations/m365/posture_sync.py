@@ -278,6 +278,7 @@ def _provenance(client, collected, run, started, finished):
     return {
         "tenant_id": client.tenant_id,
         "tenant_name": tenant_name,
+        "app_id": client.client_id,
         "graph_base_url": client.graph_base_url,
         "api_version": client.graph_base_url.rstrip("/").rsplit("/", 1)[-1],
         "endpoints": list(ENDPOINTS) + collected.enforcement_provenance["endpoints"],

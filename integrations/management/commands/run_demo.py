@@ -13,7 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.demo import DEMO_PASSWORD, demo_seed, point_settings_at
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
+from integrations.simulator import (
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, WITH_POLICY_READ, GraphSimulator, TenantSpec, build_tenant, serve,
+)
 
 
 class Command(BaseCommand):
@@ -31,7 +33,9 @@ class Command(BaseCommand):
         if not keep_data:
             call_command("flush", interactive=False, verbosity=0)
         tenant = build_tenant(TenantSpec(seed=seed))
-        running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET))
+        # The demo grants the optional seventh permission, so it shows MFA enforcement too.
+        running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+                                       granted_permissions=WITH_POLICY_READ))
         point_settings_at(running)
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")
         demo_seed(tenant=tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)

@@ -109,12 +109,38 @@ def methodology_txt(source):
     return "\n".join(lines).encode("utf-8")
 
 
+EXCEPTIONS_HEADER = ["user_principal_name", "object_id", "status", "kind", "reason", "owner", "approver", "expires_on",
+                     "compensating_control", "recorded_by", "recorded_at", "exception_id"]
+EXCEPTIONS_FILE = ("exceptions.csv", "Every documented MFA exception in force at collection (and any expired), "
+                                     "with reason, owner, approver, expiry and compensating control.")
+
+
+def exceptions_csv(provenance):
+    """The exceptions recorded in the snapshot, or None when there were none."""
+    recorded = provenance.get("exceptions") if isinstance(provenance, dict) else None
+    recorded = recorded if isinstance(recorded, dict) else {}
+    rows = [(status, e) for status in ("in force", "expired") for e in recorded.get(status.replace(" ", "_")) or []
+            if isinstance(e, dict)]
+    if not rows:
+        return None
+    return _csv_bytes(EXCEPTIONS_HEADER, [
+        [e.get("upn"), e.get("graph_id"), status, e.get("kind"), e.get("reason"), e.get("owner"), e.get("approver"),
+         e.get("expires_on"), e.get("compensating_control"), e.get("created_by"), e.get("created_at"), e.get("id")]
+        for status, e in rows
+    ])
+
+
 def enforcement_files(source):
-    """{name: bytes} to add to the pack; empty when enforcement was not read."""
+    """{name: bytes} to add to the pack: exceptions.csv when any were recorded;
+    the enforcement files when enforcement was read."""
+    files = {}
+    exceptions = exceptions_csv(source.provenance)
+    if exceptions is not None:
+        files[EXCEPTIONS_FILE[0]] = exceptions
     if not enforcement_was_read(source.provenance):
-        return {}
+        return files
     enforcement = _enforcement(source.provenance)
-    return {
+    return {**files,
         "enforcement.csv": enforcement_csv(source.evaluation.population),
         "conditional_access_policies.json": policies_json(enforcement),
         "conditional_access_policies.csv": policies_csv(enforcement),

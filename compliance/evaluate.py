@@ -193,10 +193,24 @@ def mfa_check(control, accounts, threshold, noun, provenance, **kwargs):
     registration row, which can then never be met."""
     row = mfa_row(control, accounts, threshold, noun, **kwargs)
     if enforcement_was_read(provenance):
-        return _protected_row(row, accounts, threshold, noun, kwargs.get("excluded", ()), kwargs.get("excluded_heading", ""))
+        row = _protected_row(row, accounts, threshold, noun, kwargs.get("excluded", ()), kwargs.get("excluded_heading", ""))
+        return _with_exceptions(row, accounts, lambda a: a.protected is True, "protected")
+    row = _with_exceptions(row, accounts, lambda a: a.mfa_registered is True, "registered")
     if row.result == MET:
         return replace(row, result=NOT_EVIDENCED, why=row.why + " " + NOT_EVIDENCED_WITHOUT_ENFORCEMENT)
     return replace(row, why=row.why + " " + NOT_EVIDENCED_WITHOUT_ENFORCEMENT)
+
+
+def _with_exceptions(row, accounts, covered, word):
+    """Documented exceptions beside the figure; the result stays on the plain figure."""
+    excepted = [a for a in accounts if a.exception]
+    if not excepted or not accounts:
+        return row
+    with_exceptions = sum(1 for a in accounts if covered(a) or a.exception)
+    figure = (f"{row.figure} With documented exceptions ({len(excepted)} in force, exceptions.csv): "
+              f"{with_exceptions} of {len(accounts)} {word} or excepted ({pct(with_exceptions, len(accounts))}%); "
+              "the result above does not count exceptions.")
+    return replace(row, figure=figure, named=row.named + _named(REVIEW, f"Documented exceptions ({len(excepted)})", excepted))
 
 
 def _protected_row(row, accounts, threshold, noun, excluded, excluded_heading):

@@ -58,6 +58,7 @@ class Account:
     enforcement_policy_id: str = ""
     enforcement_detail: str = ""
     protected: bool | None = None  # registered AND enforced; None: not decidable
+    exception: dict | None = None  # documented MFA exception in force at collection
 
     @property
     def label(self):
@@ -125,6 +126,7 @@ def account_from_row(row, index):
         enforcement_policy_id=_text(enforcement.get("policy_id")),
         enforcement_detail=_text(enforcement.get("detail")),
         protected=protected,
+        exception=row["exception"] if isinstance(row.get("exception"), dict) else None,
         graph_id=_text(row["graph_id"]),
         upn=_text(row["upn"]),
         display_name=_text(row.get("display_name")),

@@ -3,7 +3,7 @@ HTML copy print the same facts in the same order."""
 
 from datetime import datetime, timezone
 
-from .enforcement_files import ENFORCEMENT_FILES
+from .enforcement_files import ENFORCEMENT_FILES, EXCEPTIONS_FILE, exceptions_csv
 from .evaluate import NOT_EVIDENCED_WITHOUT_ENFORCEMENT, REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
 from .exports import MFA_SOURCE_LABELS, SCOPE_RULE, UNKNOWN_RULE
 
@@ -31,6 +31,8 @@ def pack_files(source):
     files = list(PACK_FILES)
     if enforcement_was_read(source.provenance):
         files[-1:-1] = ENFORCEMENT_FILES
+    if exceptions_csv(source.provenance) is not None:
+        files[-1:-1] = [EXCEPTIONS_FILE]
     return tuple(files)
 
 

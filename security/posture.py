@@ -156,8 +156,31 @@ def enforcement_metrics(in_scope, privileged, mode):
             "not_enforced_by_reason": dict(sorted(reasons.items()))}
 
 
-def posture_metrics(users, *, enforcement_mode=MODE_REGISTRATION_ONLY):
-    """The snapshot's metrics dict (keys documented on PostureSnapshot.metrics)."""
+def exception_metrics(in_scope, privileged, excepted, mode):
+    """Figures "with exceptions" beside the plain ones: an excepted user who is not
+    registered / not protected counts as covered. Denominators never change."""
+    def figures(prefix, group):
+        registered = [u for u in group if u.mfa_registered is True or (u.graph_id in excepted and u.mfa_registered is False)]
+        decided = [u for u in group if u.mfa_registered is not None]
+        out = {
+            f"{prefix}exceptions_in_force": sum(1 for u in group if u.graph_id in excepted),
+            f"{prefix}mfa_pct_with_exceptions": pct(len(registered), len(decided)),
+        }
+        if mode == MODE_ENFORCEMENT:
+            covered = sum(1 for u in group if is_protected(u) is True or u.graph_id in excepted)
+            out[f"{prefix}protected_with_exceptions"] = covered
+            out[f"{prefix}protected_pct_with_exceptions"] = pct(covered, len(group))
+        else:
+            out[f"{prefix}protected_with_exceptions"] = None
+            out[f"{prefix}protected_pct_with_exceptions"] = None
+        return out
+
+    return {**figures("", in_scope), **figures("privileged_", privileged)}
+
+
+def posture_metrics(users, *, enforcement_mode=MODE_REGISTRATION_ONLY, excepted=frozenset(), expired_exceptions=0):
+    """The snapshot's metrics dict (keys documented on PostureSnapshot.metrics).
+    `excepted`: graph ids with a documented exception in force at collection."""
     users = list(users)
     reasons = [scope_reason(u) for u in users]
     in_scope = [u for u, r in zip(users, reasons) if r == IN_SCOPE]
@@ -193,6 +216,8 @@ def posture_metrics(users, *, enforcement_mode=MODE_REGISTRATION_ONLY):
         "weak_method_share_pct": pct(by_strength[WEAK], len(with_mfa)),
         "privileged_phishing_resistant": sum(1 for u in privileged if strongest(u) == PHISHING_RESISTANT),
         **enforcement_metrics(in_scope, privileged, enforcement_mode),
+        **exception_metrics(in_scope, privileged, excepted, enforcement_mode),
+        "exceptions_expired": expired_exceptions,
     }
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from .models import PostureSnapshot
 from .enforcement import REASON_LABELS, STATE_LABELS
+from .exceptions import EXCEPTION_RULE
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .privileged import PRIVILEGED_ROLES
 from .signals import signal_list
@@ -58,6 +59,7 @@ def _user_view(row):
         "upn_local": (row.get("upn") or "").rpartition("@")[0],
         "upn_domain": (row.get("upn") or "").rpartition("@")[2],
         **_enforcement_view(row.get("enforcement")),
+        "exception": row.get("exception") if isinstance(row.get("exception"), dict) else None,
     }
 
 
@@ -148,6 +150,9 @@ def customer_posture(customer_id, *, list_limit=None):
         "not_enforced_more": max(0, len(not_enforced) - limit),
         "not_enforced_count": len(not_enforced),
         "enforcement_source": provenance.get("enforcement") or {},
+        "exceptions_in_force": (provenance.get("exceptions") or {}).get("in_force") or [],
+        "exceptions_expired": (provenance.get("exceptions") or {}).get("expired") or [],
+        "exception_rule": EXCEPTION_RULE,
     }
 
 
@@ -164,6 +169,7 @@ USER_FILTERS = {
     "privileged": ("Privileged", lambda u: bool(u.get("privileged_roles"))),
     "not_enforced": ("In scope, MFA not enforced", lambda u: u.get("in_scope") and (u.get("enforcement") or {}).get("state") in ("not_enforced", "conditional")),
     "not_protected": ("In scope, not protected", lambda u: u.get("in_scope") and u.get("protected") is False),
+    "excepted": ("Documented exception", lambda u: bool(u.get("exception"))),
     "out_of_scope": ("Out of scope", lambda u: not u.get("in_scope")),
 }
 

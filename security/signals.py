@@ -174,3 +174,13 @@ signal_register(Signal(
     flag=lambda v: v is not None and v < privileged_mfa_threshold(),
     flag_reason=lambda: f"Privileged protected below {privileged_mfa_threshold()}%",
 ))
+signal_register(Signal(
+    key="exceptions_expired",
+    label="Expired MFA exceptions",
+    compute=lambda m: m["exceptions_expired"],
+    better=LOWER,
+    fmt=COUNT,
+    description="Documented MFA exceptions past their expiry date: no longer applied, to be renewed or removed.",
+    flag=lambda v: bool(v),
+    flag_reason=lambda: "Expired MFA exception",
+))

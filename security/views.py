@@ -5,7 +5,8 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -13,7 +14,12 @@ from customers.models import Customer
 from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
 
+from vectis.models import Role
+
 from . import rollup, selectors
+from .exceptions import EXCEPTION_RULE, mfa_exception_create, mfa_exception_revoke
+from .forms import MfaExceptionForm
+from .models import MfaException
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .signals import privileged_mfa_threshold
 
@@ -30,6 +36,10 @@ FIGURE_COLUMNS = {
     "privileged_protected_count": lambda m: m.get("privileged_protected"),
     "privileged_enforcement_denominator": lambda m: m.get("privileged_enforcement_denominator"),
     "privileged_phishing_resistant": lambda m: m.get("privileged_phishing_resistant"),
+    "exceptions_in_force": lambda m: m.get("exceptions_in_force"),
+    "exceptions_expired": lambda m: m.get("exceptions_expired"),
+    "mfa_coverage_with_exceptions": lambda m: m.get("mfa_pct_with_exceptions"),
+    "mfa_protected_with_exceptions": lambda m: m.get("protected_pct_with_exceptions"),
 }
 
 
@@ -136,4 +146,37 @@ def customer_posture(request, customer_id):
         "filter_key": filter_key,
         "filters": [(key, label) for key, (label, _) in selectors.USER_FILTERS.items()],
         "qs": urlencode({"show": filter_key}),
+    })
+
+
+@require_role(Role.ADMIN)
+def customer_exceptions(request, customer_id):
+    """Record or revoke a documented MFA exception for one of the customer's users (audited)."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    form = MfaExceptionForm(customer=customer)
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        exception = MfaException.objects.filter(customer=customer, pk=request.POST.get("exception_id") or 0).first()
+        if exception is not None:
+            mfa_exception_revoke(actor=request.user, exception=exception, request=request)
+            messages.success(request, f"Revoked the exception for {exception.user_principal_name}.")
+        return redirect("security:exceptions", customer_id=customer.pk)
+    if request.method == "POST":
+        form = MfaExceptionForm(request.POST, customer=customer)
+        if form.is_valid():
+            data = form.cleaned_data
+            user = form.users[data["user"]]
+            mfa_exception_create(
+                actor=request.user, customer=customer, graph_id=user.graph_id, upn=user.user_principal_name,
+                kind=data["kind"], reason=data["reason"].strip(), owner=data["owner"].strip(),
+                approver=data["approver"].strip(), expires_on=data["expires_on"],
+                compensating_control=data["compensating_control"].strip(), request=request,
+            )
+            messages.success(request, f"Recorded an exception for {user.user_principal_name}; it applies from the next posture sync.")
+            return redirect("security:exceptions", customer_id=customer.pk)
+    today = timezone.localdate()
+    exceptions = list(MfaException.objects.filter(customer=customer).order_by("user_principal_name", "-created_at"))
+    for exception in exceptions:
+        exception.status = ("revoked" if exception.revoked_at else "expired" if exception.expires_on < today else "in force")
+    return render(request, "security/exceptions.html", {
+        "customer": customer, "form": form, "exceptions": exceptions, "rule": EXCEPTION_RULE,
     })

@@ -60,7 +60,8 @@ def test_rollup_averages_and_worst_first_order(viewer_client, three_customers):
     assert averages == {"mfa_coverage": 66.6, "privileged_mfa": 75.0, "privileged_without_mfa": 1.0,
                         "weak_method_share": 30.0,  # weak share: Charlie has no value and is not averaged
                         # registration-only snapshots: no enforcement figures to average
-                        "mfa_enforced": None, "mfa_protected": None, "privileged_protected": None}
+                        "mfa_enforced": None, "mfa_protected": None, "privileged_protected": None,
+                        "exceptions_expired": None}  # snapshots from before the exceptions register
     html = response.content.decode()
     assert "66.6%" in html and "Average (3 customers)" in html
 

@@ -30,6 +30,7 @@ PRIVILEGED_TEMPLATES = {
 SNAPSHOT_USER_KEYS = {
     "graph_id", "upn", "display_name", "user_type", "account_enabled", "in_scope", "scope_reason",
     "mfa_registered", "method_types", "strongest", "mfa_source", "privileged_roles", "enforcement", "protected",
+    "exception",
 }
 
 

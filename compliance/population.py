@@ -8,6 +8,8 @@ against the recount (`metric_mismatches`) so a disagreement is shown, not hidden
 
 from dataclasses import dataclass
 
+from security.privileged import role_label
+
 # Labels for the scope reasons security.posture writes; other values are shown as they are.
 SCOPE_REASON_LABELS = {
     "in_scope": "In scope: enabled member account",
@@ -95,7 +97,7 @@ def _roles(value, where):
     roles = []
     for role in value or []:
         if isinstance(role, dict):
-            roles.append((_text(role.get("name")) or _text(role.get("template_id")), _text(role.get("template_id"))))
+            roles.append((_text(role_label(role)), _text(role.get("template_id"))))
         elif isinstance(role, str):
             roles.append((role, ""))
         else:

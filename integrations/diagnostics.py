@@ -25,6 +25,12 @@ REQUIRED_PERMISSIONS = {
 OPTIONAL_PERMISSIONS = {
     "Policy.Read.All": "optional — without it, posture shows registration only (Conditional Access, Security "
                        "Defaults and per-user MFA are not read, so no enforced or protected figures).",
+    "RoleEligibilitySchedule.Read.Directory": "optional — without it (or RoleManagement.Read.Directory), "
+                       "PIM-eligible role assignments are not read: only active role holders count as privileged.",
+}
+# Any of these in the token counts as the optional permission granted.
+OPTIONAL_ALTERNATIVES = {
+    "RoleEligibilitySchedule.Read.Directory": ("RoleManagement.Read.Directory", "RoleManagement.Read.All"),
 }
 
 FIX_PERMISSIONS = ("Open Entra ID → App registrations → Vectis → API permissions, add the missing Microsoft Graph "
@@ -104,8 +110,10 @@ def _checks(client, report, tenant_id, mailboxes):
         return _failed(report, error)
     report.permissions = [PermissionCheck(name, name in report.granted, text)
                           for name, text in REQUIRED_PERMISSIONS.items()]
-    report.permissions += [PermissionCheck(name, name in report.granted, text, optional=True)
-                           for name, text in OPTIONAL_PERMISSIONS.items()]
+    report.permissions += [
+        PermissionCheck(name, bool(report.granted & {name, *OPTIONAL_ALTERNATIVES.get(name, ())}), text, optional=True)
+        for name, text in OPTIONAL_PERMISSIONS.items()
+    ]
     if not report.granted:
         report.headline = "Signed in, but admin consent has not been granted: the app holds no permissions."
         report.cause = "403 Forbidden on every Graph call until consent is granted."

@@ -215,6 +215,9 @@ def posture_metrics(users, *, enforcement_mode=MODE_REGISTRATION_ONLY, excepted=
         "strongest_weak": by_strength[WEAK],
         "weak_method_share_pct": pct(by_strength[WEAK], len(with_mfa)),
         "privileged_phishing_resistant": sum(1 for u in privileged if strongest(u) == PHISHING_RESISTANT),
+        # privileged only through PIM-eligible (not active) assignments: counted as privileged, shown apart
+        "privileged_eligible_only": sum(1 for u in privileged
+                                        if all(r.get("assignment") == "eligible" for r in u.privileged_roles)),
         **enforcement_metrics(in_scope, privileged, enforcement_mode),
         **exception_metrics(in_scope, privileged, excepted, enforcement_mode),
         "exceptions_expired": expired_exceptions,

@@ -12,7 +12,7 @@ from .models import PostureSnapshot
 from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
-from .privileged import PRIVILEGED_ROLES
+from .privileged import PRIVILEGED_ROLES, role_label
 from .signals import signal_list
 from .strength import STRENGTH_LABELS, method_strength, strength_table
 from .trend import trend_chart
@@ -52,7 +52,7 @@ def _user_view(row):
     return {
         **row,
         "methods": _methods(row.get("method_types") or []),
-        "role_names": [r["name"] for r in row.get("privileged_roles") or []],
+        "role_names": [role_label(r) for r in row.get("privileged_roles") or [] if isinstance(r, dict)],
         "strongest_label": STRONGEST_LABELS.get(row.get("strongest"), row.get("strongest") or ""),
         "strongest_css": STRENGTH_CSS.get(row.get("strongest"), ""),
         # split so the page can offer a line break before the @ and nowhere else
@@ -153,6 +153,8 @@ def customer_posture(customer_id, *, list_limit=None):
         "exceptions_in_force": (provenance.get("exceptions") or {}).get("in_force") or [],
         "exceptions_expired": (provenance.get("exceptions") or {}).get("expired") or [],
         "exception_rule": EXCEPTION_RULE,
+        "eligible_roles": provenance.get("eligible_roles") or {},
+        "role_groups": provenance.get("role_groups_expanded") or {},
     }
 
 

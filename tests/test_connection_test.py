@@ -141,5 +141,15 @@ def test_policy_read_all_granted_shows_as_granted(test_button, graph_sim):
 
     graph_sim.simulator.faults.set("missing_permissions", granted=list(WITH_POLICY_READ))
     text, row = test_button()
-    assert text.count('class="tag tag-granted"') == 7 and "tag-optional" not in text
+    assert text.count('class="tag tag-granted"') == 7 and text.count("tag-optional") == 1
     assert "enforcement evidence on" in text and row.details["ok"] is True
+    # The other optional permission is named with what its absence costs.
+    assert "RoleEligibilitySchedule.Read.Directory" in text and "PIM-eligible role assignments are not read" in text
+
+
+def test_pim_permission_counts_as_granted_through_its_alternative(test_button, graph_sim):
+    from integrations.simulator import WITH_POLICY_READ
+
+    graph_sim.simulator.faults.set("missing_permissions", granted=[*WITH_POLICY_READ, "RoleManagement.Read.Directory"])
+    text, row = test_button()
+    assert text.count('class="tag tag-granted"') == 8 and "tag-optional" not in text and row.details["ok"] is True

@@ -190,7 +190,8 @@ def test_conditional_access_reads_are_paced_and_each_group_read_once(sim):
     # Two policy pages, the strengths and Security Defaults: three waits of a full second.
     assert sleeps.count(1.0) == 3 and client.policy_paced_seconds == 3.0
     members = [r["path"] for r in sim.simulator.requests_for("/transitiveMembers")]
-    assert len(members) == len(set(members)) == 2  # All Staff and Break Glass, each once (Finance is nested)
+    # All Staff and Break Glass (named by policies) and the role-assignable group, each once (Finance is nested).
+    assert len(members) == len(set(members)) == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -320,3 +321,41 @@ def test_pack_without_policy_read_all_says_enforcement_could_not_be_evidenced():
     assert "enforcement.csv" not in pack.files and "methodology.txt" not in pack.files
     row = {r["control_id"]: r for r in csv_rows(pack.files["controls.csv"])}["CC6.1"]
     assert row["result"] != "Met" and "Enforcement could not be evidenced" in row["why"]
+
+
+# ------------------------------------------------------------------ privileged roles in full
+
+
+@pytest.mark.django_db(transaction=True)
+def test_role_group_members_and_pim_eligible_users_count_as_privileged_shown_apart(viewer_client):
+    running = start(permissions=(*WITH_POLICY_READ, "RoleEligibilitySchedule.Read.Directory"))
+    try:
+        tenant = running.simulator.tenant
+        run_sync(running)
+    finally:
+        running.stop()
+    rows = rows_by_id()
+    via_snapshot, via = rows[tenant.privileged_cases["via_group"]]
+    assert via["privileged_roles"] == [{"template_id": "729827e3-9c14-49f7-bb1b-9608f156bbb8",
+                                        "name": "Helpdesk Administrator", "via": "MSP Tier 2 Admins"}]
+    eligible_snapshot, eligible = rows[tenant.privileged_cases["eligible"]]
+    assert eligible["privileged_roles"] == [{"template_id": "62e90394-69f5-4237-9190-012177145e10",
+                                             "name": "Global Administrator", "assignment": "eligible"}]
+    assert eligible_snapshot.metrics["privileged_eligible_only"] >= 1
+    assert eligible_snapshot.provenance["eligible_roles"]["read"] is True
+    # Service principals in roles are never users; the group is listed apart and expanded.
+    assert via_snapshot.provenance["role_members_not_users"] == {"group": 1, "servicePrincipal": 1}
+    page = viewer_client.get(f"/security/customers/{via_snapshot.customer_id}/?show=privileged").content.decode()
+    assert "Helpdesk Administrator (via MSP Tier 2 Admins)" in page
+    page = viewer_client.get(f"/security/customers/{eligible_snapshot.customer_id}/?show=privileged").content.decode()
+    assert "Global Administrator (PIM eligible, not active)" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_the_pim_permission_eligible_roles_are_not_read_and_that_is_said(sim):
+    tenant = sim.simulator.tenant
+    run_sync(sim)
+    snapshot, eligible = rows_by_id()[tenant.privileged_cases["eligible"]]
+    assert eligible["privileged_roles"] == []
+    assert snapshot.provenance["eligible_roles"]["read"] is False
+    assert "RoleEligibilitySchedule.Read.Directory" in snapshot.provenance["eligible_roles"]["note"]

@@ -74,9 +74,17 @@ def customer_users(tenant, domain):
 
 
 def expected_figures(tenant, domain):
+    from integrations.simulator.enforcement import transitive_members
+
     privileged = {
         m["id"] for r in tenant.roles if r.graph["roleTemplateId"] in PRIVILEGED_TEMPLATES
         for m in r.members if m["@odata.type"] == "#microsoft.graph.user"
+    }
+    # Members of a role-assignable group holding a privileged role hold it too.
+    privileged |= {
+        uid for r in tenant.roles if r.graph["roleTemplateId"] in PRIVILEGED_TEMPLATES
+        for m in r.members if m["@odata.type"] == "#microsoft.graph.group"
+        for uid in transitive_members(tenant, m["id"]) if uid not in tenant.groups
     }
     in_scope = [u for u in customer_users(tenant, domain) if u.graph["userType"] == "Member" and u.graph["accountEnabled"]]
     mfa = {u.id for u in in_scope if set(tenant.registration_details[u.id]["methodsRegistered"]) - NOT_MFA}
@@ -315,7 +323,8 @@ def test_nothing_but_method_types_is_stored(sim):
     }
     for user in DirectoryUser.objects.all():
         assert set(user.method_types) <= known_types
-        assert all(set(r) == {"template_id", "name"} for r in user.privileged_roles)
+        # A role record names the role and, at most, the group it is held through and whether it is PIM eligible.
+        assert all({"template_id", "name"} <= set(r) <= {"template_id", "name", "via", "assignment"} for r in user.privileged_roles)
     for snapshot in PostureSnapshot.objects.all():
         for row in snapshot.users:
             assert set(row) == SNAPSHOT_USER_KEYS

@@ -295,6 +295,12 @@ class GraphClient:
         url = f"{self.graph_base_url}/directoryRoles/{_segment(role_id)}/members"
         return self._pages("role_members", url, params={"$select": ROLE_MEMBER_FIELDS})
 
+    def role_eligibility_instances(self) -> Pages:
+        """PIM: eligible (not active) directory role assignments, principalId + roleDefinitionId
+        (a built-in role's definition id is its template id)."""
+        url = f"{self.graph_base_url}/roleManagement/directory/roleEligibilityScheduleInstances"
+        return self._pages("role_eligibility", url)
+
     def auth_methods_batch(self, user_ids: Iterable[str]) -> dict[str, list[dict] | errors.GraphError]:
         """Each user's authentication methods via POST /$batch, 20 per batch.
         Values are method objects reduced to {"@odata.type": ...} (nothing

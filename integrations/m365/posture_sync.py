@@ -57,6 +57,8 @@ ENDPOINTS = (
     "GET /users?$select=id,userPrincipalName,displayName,accountEnabled,userType",
     "GET /reports/authenticationMethods/userRegistrationDetails",
     "POST /$batch -> GET /users/{id}/authentication/methods (fallback)",
+    "GET /groups/{id} and /groups/{id}/transitiveMembers (groups holding privileged roles)",
+    "GET /roleManagement/directory/roleEligibilityScheduleInstances (PIM eligible, optional)",
 )
 MFA_RULE = "MFA registered = at least one method type whose strength is phishing-resistant, standard or weak."
 
@@ -77,6 +79,9 @@ class _Collected:
     role_members: dict = field(default_factory=dict)  # role template id -> user ids (roles read this run)
     role_names: dict = field(default_factory=dict)  # role template id -> display name
     enforcement_by_user: dict = field(default_factory=dict)  # user id -> security.enforcement record
+    role_groups: dict = field(default_factory=dict)  # group id -> {"name", "users"} expanded for privileged roles
+    eligible_note: str = ""  # why PIM-eligible assignments were (not) read
+    eligible_read: bool = False
 
     @property
     def enforcement_provenance(self):
@@ -142,6 +147,7 @@ def _collect(client) -> _Collected:
     collected = _Collected(enforcement=enforcement_read(client))
     _collect_roles(client, collected)
     _collect_users(client, collected)
+    _collect_eligible(client, collected)
     _collect_report(client, collected)
     _collect_fallback(client, collected)
     collected.enforcement_by_user = enforcement_evaluate(
@@ -170,10 +176,70 @@ def _collect_roles(client, collected):
                     continue  # read only because a Conditional Access policy names the role
                 if not member.is_user:
                     collected.non_user_members.setdefault(member.kind, set()).add(member.id)
+                    if member.kind == "group":
+                        name, users = _group_users(client, collected, member.id)
+                        for user_id in users:
+                            _add_role(collected, user_id, {"template_id": rule.template_id, "name": rule.name, "via": name})
                     continue
-                roles = collected.roles_by_user.setdefault(member.id, [])
-                if all(r["template_id"] != rule.template_id for r in roles):
-                    roles.append({"template_id": rule.template_id, "name": rule.name})
+                _add_role(collected, member.id, {"template_id": rule.template_id, "name": rule.name})
+
+
+def _add_role(collected, user_id, role):
+    """One role record per (role, how it is held): direct, via a group, PIM eligible."""
+    roles = collected.roles_by_user.setdefault(user_id, [])
+    key = (role["template_id"], role.get("via", ""), role.get("assignment", ""))
+    if all((r["template_id"], r.get("via", ""), r.get("assignment", "")) != key for r in roles):
+        roles.append(role)
+
+
+def _group_users(client, collected, group_id):
+    """(name, user ids) of a role-assignable group, nested groups included; read once per run."""
+    if group_id not in collected.role_groups:
+        known = collected.enforcement.group_members.get(group_id)
+        if known is not None:
+            name = collected.enforcement.group_names.get(group_id, group_id)
+            users = set(known)
+        else:
+            name = str(client.group_get(group_id).get("displayName") or group_id)
+            users = {m.id for page in client.group_transitive_members(group_id)
+                     for m in parse.role_members_page(page) if m.is_user and m.id}
+        collected.role_groups[group_id] = {"name": name, "users": users}
+    group = collected.role_groups[group_id]
+    return group["name"], group["users"]
+
+
+def _collect_eligible(client, collected):
+    """PIM-eligible privileged assignments of matched users (directly or through a group).
+    Optional: without the permission the run goes on and says so."""
+    try:
+        instances = [item for page in client.role_eligibility_instances() for item in page if isinstance(item, dict)]
+    except errors.PermissionDeniedError as error:
+        collected.eligible_note = (f"PIM-eligible role assignments were not read ({error}): grant "
+                                   "RoleEligibilitySchedule.Read.Directory to count eligible administrators.")
+        return
+    except errors.GraphError as error:
+        collected.eligible_note = f"PIM-eligible role assignments could not be read this run ({error})."
+        return
+    counted = 0
+    for item in instances:
+        rule = privileged_role(item.get("roleDefinitionId") if isinstance(item.get("roleDefinitionId"), str) else "")
+        principal = item.get("principalId")
+        if rule is None or not isinstance(principal, str) or not principal:
+            continue
+        role = {"template_id": rule.template_id, "name": rule.name, "assignment": "eligible"}
+        if principal in collected.customer_of:
+            _add_role(collected, principal, role)
+            counted += 1
+            continue
+        try:
+            name, users = _group_users(client, collected, principal)
+        except errors.NotFoundError:
+            continue  # a service principal or a user of no customer
+        for user_id in users & set(collected.customer_of):
+            _add_role(collected, user_id, {**role, "via": name})
+            counted += 1
+    collected.eligible_read = True
+    collected.eligible_note = f"PIM-eligible assignments read: {len(instances)} in the tenant, {counted} privileged for customer users."
 
 
 def _collect_users(client, collected):
@@ -249,7 +315,8 @@ def _observed_users(collected) -> list[ObservedUser]:
     observed = []
     for user in collected.users:
         types, source = collected.methods.get(user.id, (None, ""))
-        roles = sorted(collected.roles_by_user.get(user.id, []), key=lambda r: r["name"])
+        roles = sorted(collected.roles_by_user.get(user.id, []),
+                       key=lambda r: (r["name"], r.get("via", ""), r.get("assignment", "")))
         observed.append(ObservedUser(
             graph_id=user.id,
             upn=user.user_principal_name or "",
@@ -294,6 +361,9 @@ def _provenance(client, collected, run, started, finished):
         "method_strengths": dict(METHOD_STRENGTH),
         "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},
         "fallback_users": collected.fallback_users,
+        "role_groups_expanded": {gid: {"name": g["name"], "users": len(g["users"])}
+                                 for gid, g in sorted(collected.role_groups.items())},
+        "eligible_roles": {"read": collected.eligible_read, "note": collected.eligible_note},
         "enforcement_mode": collected.enforcement.mode,
         "enforcement": collected.enforcement_provenance,
     }

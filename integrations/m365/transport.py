@@ -94,6 +94,8 @@ PERMISSIONS_BY_KIND = {
     "security_defaults": ("Policy.Read.All",),
     "per_user_mfa": ("Policy.Read.All",),
     "group_members": ("GroupMember.Read.All", "Directory.Read.All"),
+    "role_eligibility": ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory",
+                         "RoleManagement.Read.All"),
 }
 MAILBOX_KINDS = frozenset({"message_delta", "mailbox_probe", "message_body", "calendar", "event_body"})
 RETRY_STATUSES = frozenset({429, 503, 504})

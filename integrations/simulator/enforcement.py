@@ -57,6 +57,7 @@ def populate_enforcement(tenant: Tenant) -> None:
         if case in cases:
             tenant.per_user_mfa[cases[case]] = state
     _groups(tenant, cases)
+    _privileged_extras(tenant, cases)
     tenant.ca_policies = [] if tenant.spec.security_defaults else _policies(tenant, cases)
 
 
@@ -125,6 +126,36 @@ def _groups(tenant, cases):
     tenant.group_ids["finance"] = finance
     tenant.group_ids["break_glass"] = _group(tenant, "break-glass", "Break Glass",
                                              [cases["excluded_group"]] if "excluded_group" in cases else [])
+
+
+def _privileged_extras(tenant, cases):
+    """Privilege that /directoryRoles/{id}/members alone does not show: members of the
+    role-assignable group holding Helpdesk Administrator (a technician and one customer
+    user), and a PIM-eligible (not active) Global Administrator assignment for another
+    customer user. Both users are ordinary All Staff members otherwise."""
+    in_roles = _role_user_ids(tenant, set(ROLE_TEMPLATES))
+    taken = set(cases.values()) | in_roles
+    spare = [u for u in tenant.users if u.kind == "customer" and u.graph["accountEnabled"] and u.id not in taken]
+    technicians = [u.id for u in tenant.users if u.kind == "technician"]
+    group = next((m for r in tenant.roles for m in r.members if m["@odata.type"] == "#microsoft.graph.group"), None)
+    if group is not None:
+        members = technicians[-1:] + [u.id for u in spare[:1]]
+        tenant.groups[group["id"]] = {"graph": {k: v for k, v in group.items() if k != "@odata.type"}, "members": members}
+        if spare:
+            tenant.privileged_cases["via_group"] = spare[0].id
+    if len(spare) > 1:
+        tenant.privileged_cases["eligible"] = spare[1].id
+        tenant.role_eligibilities = [{
+            "id": guid_for(tenant, "eligibility", spare[1].id),
+            "principalId": spare[1].id,
+            "roleDefinitionId": ROLE_TEMPLATES["Global Administrator"][0],
+            "directoryScopeId": "/",
+            "appScopeId": None,
+            "startDateTime": "2026-01-05T09:00:00Z",
+            "endDateTime": None,
+            "memberType": "Direct",
+            "roleEligibilityScheduleId": guid_for(tenant, "eligibility-schedule", spare[1].id),
+        }]
 
 
 def _users(include=(), exclude=(), include_groups=(), exclude_groups=(), include_roles=(), exclude_roles=(),

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 REPORT = "report"  # marker: the report's permission is configurable (any-of)
 
-ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
+ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
     (m, re.compile(p, re.IGNORECASE), h, perm)
     for m, p, h, perm in [
         ("GET", r"/organization", "organization", "Directory.Read.All"),
@@ -59,11 +59,13 @@ ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
         ("GET", r"/policies/authenticationStrengthPolicies", "auth_strengths", "Policy.Read.All"),
         ("GET", r"/policies/identitySecurityDefaultsEnforcementPolicy", "security_defaults", "Policy.Read.All"),
         ("GET", r"/groups/(?P<group>[^/]+)", "group_get", "Directory.Read.All"),
+        ("GET", r"/roleManagement/directory/roleEligibilityScheduleInstances", "role_eligibilities",
+         ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory", "RoleManagement.Read.All")),
         ("GET", r"/groups/(?P<group>[^/]+)/transitiveMembers", "group_transitive_members", "Directory.Read.All"),
     ]
 ]
 # Published in beta only: v1.0 answers them "Resource not found for the segment".
-BETA_ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
+BETA_ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
     (m, re.compile(p, re.IGNORECASE), h, perm)
     for m, p, h, perm in [
         ("GET", r"/users/(?P<user>[^/]+)/authentication/requirements", "per_user_requirements", "Policy.Read.All"),
@@ -145,7 +147,7 @@ class GraphApi:
         if perm is None:
             return
         granted = set(claims.get("roles", [])) & set(self.sim.granted_now() or [])
-        needed = set(self.sim.report_permissions) if perm == REPORT else {perm}
+        needed = set(self.sim.report_permissions) if perm == REPORT else set(perm) if isinstance(perm, tuple) else {perm}
         if granted & needed:
             return
         if perm in EXCHANGE_PERMISSIONS:
@@ -417,6 +419,10 @@ class GraphApi:
             return out
 
         return self.paged(req, items, self.ctx(req, "directoryObjects(id)"), 100)
+
+    def h_role_eligibilities(self, req: SimRequest):
+        return self.paged(req, lambda state: [dict(e) for e in self.tenant.role_eligibilities],
+                          self.ctx(req, "roleManagement/directory/roleEligibilityScheduleInstances"), 100)
 
     def h_per_user_requirements(self, req: SimRequest, user: str):
         record = self.user_or_404(user)

@@ -253,6 +253,8 @@ class Tenant:
         self.security_defaults: dict = {}
         self.per_user_mfa: dict[str, str] = {}  # user id -> perUserMfaState
         self.enforcement_cases: dict[str, str] = {}  # outcome -> the user id built to produce it
+        self.privileged_cases: dict[str, str] = {}  # "via_group" | "eligible" -> user id
+        self.role_eligibilities: list[dict] = []  # PIM unifiedRoleEligibilityScheduleInstance
         # customer domain -> personal addresses of that customer's contacts
         # (they take part in events; useful for events_touching(contact_emails=...)).
         self.personal_contacts: dict[str, list[str]] = {}
@@ -506,6 +508,7 @@ class Tenant:
                     "ca_policies": self.ca_policies,
                     "security_defaults": self.security_defaults,
                     "per_user_mfa": self.per_user_mfa,
+                    "role_eligibilities": self.role_eligibilities,
                     "mail": {
                         f"{k[0]}/{k[1]}": [(r.graph, r.body) for r in c.items.values()] for k, c in self._mail.items()
                     },

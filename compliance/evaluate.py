@@ -288,8 +288,10 @@ def check_mfa_all_external(control, population, threshold, provenance):
 
 PRIVILEGED_MEASURED = (
     "Membership of activated Entra ID directory roles (GET /directoryRoles and /directoryRoles/{id}/members), "
-    "matched against the privileged-role rule (role template ids, listed under Data provenance). Eligible "
-    "Privileged Identity Management assignments that were not active at collection do not appear. Covers "
+    "matched against the privileged-role rule (role template ids, listed under Data provenance). Members of "
+    "role-assignable groups holding a role are listed \"via\" the group. Eligible Privileged Identity Management "
+    "assignments appear, marked \"PIM eligible\", only where the collection could read them (see Data "
+    "provenance); otherwise only active assignments do. Covers "
     "Microsoft 365 only: privileged accounts of other systems (local administrators, servers, network "
     "devices) are outside this pack."
 )

@@ -360,3 +360,32 @@ def test_a_second_posture_run_is_skipped_while_one_is_running(db, graph_sim):
     sync_posture.apply(kwargs={"run_id": third.pk})
     third.refresh_from_db()
     assert third.outcome == PostureRun.Outcome.SUCCESS
+
+
+# ------------------------------------------------------------------ licence confirmation
+
+
+@pytest.mark.django_db(transaction=True)
+def test_licence_403_is_confirmed_with_subscribed_skus(sim):
+    add_customers(sim.simulator.tenant)
+    sim.simulator.faults.set("unlicensed_report")
+    run = posture_sync(client=graph_client(sim))
+    assert "Confirmed: the tenant's subscribed SKUs include no Entra ID P1 or P2" in run.report_unavailable_reason
+    snapshot = PostureSnapshot.objects.exclude(users=[]).first()
+    assert snapshot.provenance["licence_check"]["verdict"] == "no_premium"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_licence_403_on_a_p1_tenant_is_transient_not_a_licence_verdict(sim):
+    add_customers(sim.simulator.tenant)
+    sim.simulator.faults.set("unlicensed_report", transient=True)
+    run = posture_sync(client=graph_client(sim))
+    assert run.outcome == PostureRun.Outcome.SUCCESS and run.mfa_source == "methods"
+    assert "transient Microsoft failure, not a licence verdict" in run.report_unavailable_reason
+    assert "AAD_PREMIUM in SPE_E3" in run.report_unavailable_reason
+    snapshot = PostureSnapshot.objects.exclude(users=[]).first()
+    assert snapshot.provenance["licence_check"]["verdict"] == "transient"
+    # The next run tries the report again and, the blip over, uses it.
+    sim.simulator.faults.clear("unlicensed_report")
+    again = posture_sync(client=graph_client(sim))
+    assert again.mfa_source == "report" and again.report_unavailable_reason == ""

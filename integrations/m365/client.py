@@ -295,6 +295,11 @@ class GraphClient:
         url = f"{self.graph_base_url}/directoryRoles/{_segment(role_id)}/members"
         return self._pages("role_members", url, params={"$select": ROLE_MEMBER_FIELDS})
 
+    def subscribed_skus(self) -> list[dict]:
+        """The tenant's subscribed SKUs with their service plans (licence confirmation)."""
+        return [sku for page in self._pages("subscribed_skus", f"{self.graph_base_url}/subscribedSkus") for sku in page
+                if isinstance(sku, dict)]
+
     def role_eligibility_instances(self) -> Pages:
         """PIM: eligible (not active) directory role assignments, principalId + roleDefinitionId
         (a built-in role's definition id is its template id)."""

@@ -44,6 +44,7 @@ from security.strength import METHOD_STRENGTH
 from ..models import M365Connection, PostureRun
 from . import errors, parse
 from .enforcement_sync import EnforcementRead, enforcement_evaluate, enforcement_provenance, enforcement_read
+from .licence import licence_check
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ ENDPOINTS = (
     "POST /$batch -> GET /users/{id}/authentication/methods (fallback)",
     "GET /groups/{id} and /groups/{id}/transitiveMembers (groups holding privileged roles)",
     "GET /roleManagement/directory/roleEligibilityScheduleInstances (PIM eligible, optional)",
+    "GET /subscribedSkus (only after a licence 403 from the report, to confirm it)",
 )
 MFA_RULE = "MFA registered = at least one method type whose strength is phishing-resistant, standard or weak."
 
@@ -82,6 +84,7 @@ class _Collected:
     role_groups: dict = field(default_factory=dict)  # group id -> {"name", "users"} expanded for privileged roles
     eligible_note: str = ""  # why PIM-eligible assignments were (not) read
     eligible_read: bool = False
+    licence: dict = field(default_factory=dict)  # licence_check() after a licence 403, else {}
 
     @property
     def enforcement_provenance(self):
@@ -276,6 +279,9 @@ def _collect_report(client, collected):
         logger.info("registration report unavailable: %r", error)
         collected.mfa_source = "methods"
         collected.report_unavailable_reason = report_unavailable_reason(error)
+        if isinstance(error, errors.LicenceRequiredError):
+            collected.licence = licence_check(client)
+            collected.report_unavailable_reason += " " + collected.licence["note"]
         return
     collected.methods.update(found)
 
@@ -364,6 +370,7 @@ def _provenance(client, collected, run, started, finished):
         "role_groups_expanded": {gid: {"name": g["name"], "users": len(g["users"])}
                                  for gid, g in sorted(collected.role_groups.items())},
         "eligible_roles": {"read": collected.eligible_read, "note": collected.eligible_note},
+        "licence_check": collected.licence,
         "enforcement_mode": collected.enforcement.mode,
         "enforcement": collected.enforcement_provenance,
     }

@@ -94,6 +94,7 @@ PERMISSIONS_BY_KIND = {
     "security_defaults": ("Policy.Read.All",),
     "per_user_mfa": ("Policy.Read.All",),
     "group_members": ("GroupMember.Read.All", "Directory.Read.All"),
+    "subscribed_skus": ("Organization.Read.All", "Directory.Read.All"),
     "role_eligibility": ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory",
                          "RoleManagement.Read.All"),
 }

@@ -236,3 +236,23 @@ def transitive_members(tenant: Tenant, group_id: str) -> list[str]:
         if member in tenant.groups:
             stack.extend(reversed(tenant.groups[member]["members"]))
     return out
+
+
+def subscribed_skus(tenant: Tenant, premium: bool) -> list[dict]:
+    """subscribedSkus: Microsoft 365 E3 (includes AAD_PREMIUM, Entra ID P1) or Office 365 E1 (no P1)."""
+    def plan(name, plan_id, applies="User"):
+        return {"servicePlanId": plan_id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": applies}
+
+    plans = [plan("EXCHANGE_S_STANDARD", "9aaf7827-d63c-4b61-89c3-182f06f82e5c"),
+             plan("MFA_PREMIUM", "8a256a2b-b617-496d-b51b-e76466e88db0")]
+    if premium:
+        sku_id, part = "05e9a617-0261-4cee-bb44-138d3ef5d965", "SPE_E3"
+        plans.append(plan("AAD_PREMIUM", "41781fb2-bc02-4b7c-bd55-b576c07bb09d"))
+    else:
+        sku_id, part = "18181a46-0d4e-45cd-891e-60aabd171b4e", "STANDARDPACK"
+    return [{
+        "accountName": tenant.spec.tenant_name, "accountId": tenant.spec.tenant_id, "appliesTo": "User",
+        "capabilityStatus": "Enabled", "consumedUnits": len(tenant.users), "id": f"{tenant.spec.tenant_id}_{sku_id}",
+        "prepaidUnits": {"enabled": len(tenant.users) + 10, "suspended": 0, "warning": 0},
+        "skuId": sku_id, "skuPartNumber": part, "servicePlans": plans,
+    }]

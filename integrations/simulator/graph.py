@@ -59,6 +59,7 @@ ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
         ("GET", r"/policies/authenticationStrengthPolicies", "auth_strengths", "Policy.Read.All"),
         ("GET", r"/policies/identitySecurityDefaultsEnforcementPolicy", "security_defaults", "Policy.Read.All"),
         ("GET", r"/groups/(?P<group>[^/]+)", "group_get", "Directory.Read.All"),
+        ("GET", r"/subscribedSkus", "subscribed_skus", ("Organization.Read.All", "Directory.Read.All")),
         ("GET", r"/roleManagement/directory/roleEligibilityScheduleInstances", "role_eligibilities",
          ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory", "RoleManagement.Read.All")),
         ("GET", r"/groups/(?P<group>[^/]+)/transitiveMembers", "group_transitive_members", "Directory.Read.All"),
@@ -419,6 +420,16 @@ class GraphApi:
             return out
 
         return self.paged(req, items, self.ctx(req, "directoryObjects(id)"), 100)
+
+    def h_subscribed_skus(self, req: SimRequest):
+        """Microsoft 365 E3 (with Entra ID P1) or Office 365 E1 (without). The
+        unlicensed_report fault means "no P1" unless set with transient=True
+        (a licence 403 on a licensed tenant)."""
+        from .enforcement import subscribed_skus
+
+        fault = self.sim.faults.get("unlicensed_report")
+        premium = self.tenant.spec.entra_premium and (fault is None or bool(fault.get("transient")))
+        return self.ok({"@odata.context": self.ctx(req, "subscribedSkus"), "value": subscribed_skus(self.tenant, premium)})
 
     def h_role_eligibilities(self, req: SimRequest):
         return self.paged(req, lambda state: [dict(e) for e in self.tenant.role_eligibilities],

@@ -73,6 +73,7 @@ class TenantSpec:
     disabled_share: float = 0.1
     mfa_registered_share: float = 0.75
     security_defaults: bool = False  # True: Security Defaults on and no Conditional Access policies
+    entra_premium: bool = True  # subscribedSkus include an Entra ID P1 service plan
     hostile_share: float = 0.05
     mail_history_days: int = 20
     events_past_days: int = 10

@@ -14,7 +14,7 @@ Conditional Access policies (Entra ID allows only one of the two).
 
 from __future__ import annotations
 
-from .directory import ROLE_TEMPLATES, guid_for
+from .directory import ROLE_TEMPLATES, guid_for, rng_for
 from .tenant import Tenant
 
 BUILT_IN_STRENGTHS = (
@@ -59,6 +59,7 @@ def populate_enforcement(tenant: Tenant) -> None:
     _groups(tenant, cases)
     _privileged_extras(tenant, cases)
     tenant.ca_policies = [] if tenant.spec.security_defaults else _policies(tenant, cases)
+    _filler(tenant)
 
 
 def _strength(strength_id, name, description, combinations):
@@ -222,6 +223,33 @@ def _policies(tenant, cases):
         _policy(tenant, 8, "Block legacy authentication", "enabled", _users(include=["All"]), controls=("block",),
                 client_app_types=("exchangeActiveSync", "other")),
     ]
+
+
+STATES = ("enabled", "enabled", "enabledForReportingButNotEnforced", "disabled")
+
+
+def _filler(tenant):
+    """spec.extra_groups groups of up to 50 customer users (every fifth nested in the one
+    before) and spec.extra_ca_policies MFA policies each naming three of them; the
+    filler policies include no one that the scenario policies decide for."""
+    spec = tenant.spec
+    rng = rng_for(tenant, "enforcement-filler")
+    customers = [u.id for u in tenant.users if u.kind == "customer"]
+    made = []
+    for n in range(spec.extra_groups):
+        members = rng.sample(customers, min(50, len(customers))) if customers else []
+        if n % 5 == 4 and made:
+            members.append(made[-1])
+        made.append(_group(tenant, f"filler-{n}", f"Department {n + 1:03d}", members))
+    if tenant.spec.security_defaults:
+        return
+    for n in range(spec.extra_ca_policies):
+        groups = rng.sample(made, min(3, len(made))) if made else []
+        tenant.ca_policies.append(_policy(
+            tenant, 100 + n, f"Department MFA rule {n + 1}", STATES[n % len(STATES)],
+            _users(include_groups=groups[:2], exclude_groups=groups[2:]),
+            controls=("mfa",) if n % 3 else ("mfa", "compliantDevice"), apps=("All",) if n % 2 else ("Office365",),
+        ))
 
 
 def transitive_members(tenant: Tenant, group_id: str) -> list[str]:

@@ -74,6 +74,10 @@ class TenantSpec:
     mfa_registered_share: float = 0.75
     security_defaults: bool = False  # True: Security Defaults on and no Conditional Access policies
     entra_premium: bool = True  # subscribedSkus include an Entra ID P1 service plan
+    # Filler for benchmarks: more groups (some nested) and more Conditional Access
+    # policies naming them, on top of the scenario ones.
+    extra_groups: int = 0
+    extra_ca_policies: int = 0
     hostile_share: float = 0.05
     mail_history_days: int = 20
     events_past_days: int = 10

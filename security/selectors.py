@@ -85,6 +85,8 @@ def _trend(snapshots, end):
     series = [
         {"key": "coverage", "label": "MFA coverage", "points": [(s["taken_on"], s["metrics"].get("coverage_pct")) for s in snapshots]},
         {"key": "privileged", "label": "Privileged MFA", "points": [(s["taken_on"], s["metrics"].get("privileged_mfa_pct")) for s in snapshots]},
+        # Only days whose snapshot read enforcement have a value: the line starts when Policy.Read.All was granted.
+        {"key": "protected", "label": "MFA protected", "points": [(s["taken_on"], s["metrics"].get("protected_pct")) for s in snapshots]},
     ]
     return trend_chart(series, end=end, days=TREND_DAYS)
 

@@ -228,6 +228,7 @@ def test_hub_security_page_and_csv_show_registered_enforced_protected_with_denom
     assert f"{m['enforced']} of {m['enforcement_denominator']} in-scope users" in hub
     assert f"{m['protected']} of {m['enforcement_denominator']} in-scope users registered and enforced" in hub
     assert "Policy is report-only (not enforced): CA003: MFA pilot" in hub
+    assert 'class="trend-line trend-protected"' in hub  # the protected % has its own trend line
     page = viewer_client.get(f"/security/customers/{customer.pk}/?show=not_enforced").content.decode()
     assert "CA003: MFA pilot" in page and "Mode:</strong> Enforcement read" in page
     rollup = viewer_client.get("/security/").content.decode()

@@ -28,7 +28,8 @@ EVALUATION_RULES = (
     "nothing)? could a non-MFA control satisfy the grant (operator OR)? does it cover all apps? does it carry "
     "location, platform, client-app, device or risk conditions (then it is 'conditional', not counted as enforced)?",
     "An account is enforced when an enabled policy passes every step, or Security Defaults are on, or its "
-    "per-user MFA state is enabled or enforced. Otherwise the closest policy outcome is the reason.",
+    "per-user MFA state is enforced (per-user \"enabled\" is conditional: legacy authentication still accepts a "
+    "password alone). Otherwise the closest policy outcome is the reason.",
     "Protected: MFA registered (with a method that counts) AND enforced. The MFA rows of this pack are evaluated "
     "on protected.",
 )

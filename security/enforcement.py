@@ -19,8 +19,9 @@ The rules (also shown on the pages and in the packs' methodology file):
   device filters, risk levels)? If so it is "conditional": MFA is required
   only in some sign-ins, which we show rather than guess.
 - A user is *enforced* when an enabled policy passes every step, or Security
-  Defaults are on, or their per-user MFA state is enabled/enforced (a beta
-  Graph API; when it could not be read, that is said). Otherwise the best
+  Defaults are on, or their per-user MFA state is "enforced" (a beta Graph
+  API; when it could not be read, that is said). Per-user "enabled" is
+  conditional: legacy authentication still accepts the password alone. Otherwise the best
   (closest to enforcing) policy outcome is the reason, e.g. "report-only".
 - Nothing is guessed: when the inputs were not read the state is "unknown".
 """
@@ -284,12 +285,17 @@ def evaluate_user(subject, inputs):
     if best and best[0] == BY_POLICY:
         return _record(ENFORCED, BY_POLICY, best[2], best[1], notes)
     per_user = inputs.per_user_mfa.get(subject.graph_id)
-    if per_user in ("enabled", "enforced"):
-        return _record(ENFORCED, BY_PER_USER_MFA, None, f"per-user MFA state {per_user}", notes)
+    if per_user == "enforced":
+        return _record(ENFORCED, BY_PER_USER_MFA, None, "per-user MFA state enforced", notes)
     if inputs.security_defaults:
         return _record(ENFORCED, BY_SECURITY_DEFAULTS, None,
                        "Security Defaults are on: every user must register and complete MFA when Entra ID asks "
                        "(administrators at every sign-in)", notes)
+    if per_user == "enabled":
+        # Microsoft: "enabled" users are asked for MFA at modern-authentication sign-in (after
+        # registering), but legacy authentication still accepts the password alone.
+        return _record(CONDITIONAL, BY_PER_USER_MFA, None, "per-user MFA state enabled: required at modern "
+                       "authentication sign-in; legacy authentication can still use the password alone", notes)
     if best is None or best[0] == NO_POLICY:
         detail = "no enabled, report-only or disabled policy requiring MFA includes this user"
         if not inputs.per_user_read:

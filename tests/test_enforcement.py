@@ -149,7 +149,8 @@ def test_authentication_strengths():
 def test_security_defaults_and_per_user_mfa():
     assert state([], security_defaults=True)["reason"] == "security_defaults"
     assert state([], security_defaults=False)["reason"] == "no_policy"
-    for per_user, expected in (("enforced", ENFORCED), ("enabled", ENFORCED), ("disabled", NOT_ENFORCED)):
+    # "enabled" still lets legacy authentication through with the password alone: conditional, not enforced.
+    for per_user, expected in (("enforced", ENFORCED), ("enabled", CONDITIONAL), ("disabled", NOT_ENFORCED)):
         assert state([], per_user_mfa={ALICE: per_user})["state"] == expected
     # Per-user MFA enforces even when the only policy is report-only.
     record = state([policy(state="enabledForReportingButNotEnforced")], per_user_mfa={ALICE: "enforced"})

@@ -66,7 +66,7 @@ EXPECTED = {
     "some_apps": ("not_enforced", "some_apps", "CA006", "Office365"),
     "conditional": ("conditional", "conditional", "CA007", "locations"),
     "per_user_enforced": ("enforced", "per_user_mfa", None, "enforced"),
-    "per_user_enabled": ("enforced", "per_user_mfa", None, "enabled"),
+    "per_user_enabled": ("conditional", "per_user_mfa", None, "legacy authentication"),
     "no_policy": ("not_enforced", "no_policy", None, "no enabled"),
 }
 
@@ -107,7 +107,7 @@ def independent_enforced(tenant):
     readers = {m["id"] for r in tenant.roles if r.graph["displayName"] == "Directory Readers" for m in r.members}
     guests = {u.id for u in tenant.users if u.kind == "guest"}
     admins = {m["id"] for r in tenant.roles if r.graph["displayName"] in ADMIN_ROLES for m in r.members}
-    per_user = {uid for uid, state in tenant.per_user_mfa.items() if state in ("enabled", "enforced")}
+    per_user = {uid for uid, state in tenant.per_user_mfa.items() if state == "enforced"}
     return (staff - readers - guests) | (admins - {tenant.enforcement_cases["excluded_user"]}) | per_user
 
 

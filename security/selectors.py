@@ -157,6 +157,7 @@ def customer_posture(customer_id, *, list_limit=None):
         "exception_rule": EXCEPTION_RULE,
         "eligible_roles": provenance.get("eligible_roles") or {},
         "role_groups": provenance.get("role_groups_expanded") or {},
+        "non_user_holders": [h for h in provenance.get("role_holders_not_users") or [] if isinstance(h, dict)],
     }
 
 

@@ -346,8 +346,13 @@ def test_role_group_members_and_pim_eligible_users_count_as_privileged_shown_apa
     assert eligible_snapshot.provenance["eligible_roles"]["read"] is True
     # Service principals in roles are never users; the group is listed apart and expanded.
     assert via_snapshot.provenance["role_members_not_users"] == {"group": 1, "servicePrincipal": 1}
+    holders = {h["name"]: h for h in via_snapshot.provenance["role_holders_not_users"]}
+    assert holders["Mail Migration Tool"]["kind"] == "servicePrincipal"
+    assert holders["Mail Migration Tool"]["roles"] == ["Exchange Administrator"]
+    assert holders["MSP Tier 2 Admins"]["kind"] == "group"
     page = viewer_client.get(f"/security/customers/{via_snapshot.customer_id}/?show=privileged").content.decode()
     assert "Helpdesk Administrator (via MSP Tier 2 Admins)" in page
+    assert "Mail Migration Tool" in page and "listed apart from users" in page
     page = viewer_client.get(f"/security/customers/{eligible_snapshot.customer_id}/?show=privileged").content.decode()
     assert "Global Administrator (PIM eligible, not active)" in page
 

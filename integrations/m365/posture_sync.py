@@ -82,6 +82,8 @@ class _Collected:
     role_names: dict = field(default_factory=dict)  # role template id -> display name
     enforcement_by_user: dict = field(default_factory=dict)  # user id -> security.enforcement record
     role_groups: dict = field(default_factory=dict)  # group id -> {"name", "users"} expanded for privileged roles
+    # (kind, id) -> {"kind", "id", "name", "roles": [role names]}: privileged role holders that are not users
+    non_user_holders: dict = field(default_factory=dict)
     eligible_note: str = ""  # why PIM-eligible assignments were (not) read
     eligible_read: bool = False
     licence: dict = field(default_factory=dict)  # licence_check() after a licence 403, else {}
@@ -179,6 +181,10 @@ def _collect_roles(client, collected):
                     continue  # read only because a Conditional Access policy names the role
                 if not member.is_user:
                     collected.non_user_members.setdefault(member.kind, set()).add(member.id)
+                    holder = collected.non_user_holders.setdefault((member.kind, member.id), {
+                        "kind": member.kind, "id": member.id, "name": member.display_name or "", "roles": []})
+                    if rule.name not in holder["roles"]:
+                        holder["roles"].append(rule.name)
                     if member.kind == "group":
                         name, users = _group_users(client, collected, member.id)
                         for user_id in users:
@@ -366,6 +372,8 @@ def _provenance(client, collected, run, started, finished):
         "mfa_rule": MFA_RULE,
         "method_strengths": dict(METHOD_STRENGTH),
         "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},
+        # Listed apart, never counted as users: service principals, groups (whose members are expanded) and others.
+        "role_holders_not_users": [dict(h, roles=sorted(h["roles"])) for _, h in sorted(collected.non_user_holders.items())],
         "fallback_users": collected.fallback_users,
         "role_groups_expanded": {gid: {"name": g["name"], "users": len(g["users"])}
                                  for gid, g in sorted(collected.role_groups.items())},

@@ -45,6 +45,7 @@ from ..models import M365Connection, PostureRun
 from . import errors, parse
 from .enforcement_sync import EnforcementRead, enforcement_evaluate, enforcement_provenance, enforcement_read
 from .licence import licence_check
+from .roles_sync import add_role, collect_eligible, group_users
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def _collect(client) -> _Collected:
     collected = _Collected(enforcement=enforcement_read(client))
     _collect_roles(client, collected)
     _collect_users(client, collected)
-    _collect_eligible(client, collected)
+    collect_eligible(client, collected)
     _collect_report(client, collected)
     _collect_fallback(client, collected)
     collected.enforcement_by_user = enforcement_evaluate(
@@ -186,69 +187,11 @@ def _collect_roles(client, collected):
                     if rule.name not in holder["roles"]:
                         holder["roles"].append(rule.name)
                     if member.kind == "group":
-                        name, users = _group_users(client, collected, member.id)
+                        name, users = group_users(client, collected, member.id)
                         for user_id in users:
-                            _add_role(collected, user_id, {"template_id": rule.template_id, "name": rule.name, "via": name})
+                            add_role(collected, user_id, {"template_id": rule.template_id, "name": rule.name, "via": name})
                     continue
-                _add_role(collected, member.id, {"template_id": rule.template_id, "name": rule.name})
-
-
-def _add_role(collected, user_id, role):
-    """One role record per (role, how it is held): direct, via a group, PIM eligible."""
-    roles = collected.roles_by_user.setdefault(user_id, [])
-    key = (role["template_id"], role.get("via", ""), role.get("assignment", ""))
-    if all((r["template_id"], r.get("via", ""), r.get("assignment", "")) != key for r in roles):
-        roles.append(role)
-
-
-def _group_users(client, collected, group_id):
-    """(name, user ids) of a role-assignable group, nested groups included; read once per run."""
-    if group_id not in collected.role_groups:
-        known = collected.enforcement.group_members.get(group_id)
-        if known is not None:
-            name = collected.enforcement.group_names.get(group_id, group_id)
-            users = set(known)
-        else:
-            name = str(client.group_get(group_id).get("displayName") or group_id)
-            users = {m.id for page in client.group_transitive_members(group_id)
-                     for m in parse.role_members_page(page) if m.is_user and m.id}
-        collected.role_groups[group_id] = {"name": name, "users": users}
-    group = collected.role_groups[group_id]
-    return group["name"], group["users"]
-
-
-def _collect_eligible(client, collected):
-    """PIM-eligible privileged assignments of matched users (directly or through a group).
-    Optional: without the permission the run goes on and says so."""
-    try:
-        instances = [item for page in client.role_eligibility_instances() for item in page if isinstance(item, dict)]
-    except errors.PermissionDeniedError as error:
-        collected.eligible_note = (f"PIM-eligible role assignments were not read ({error}): grant "
-                                   "RoleEligibilitySchedule.Read.Directory to count eligible administrators.")
-        return
-    except errors.GraphError as error:
-        collected.eligible_note = f"PIM-eligible role assignments could not be read this run ({error})."
-        return
-    counted = 0
-    for item in instances:
-        rule = privileged_role(item.get("roleDefinitionId") if isinstance(item.get("roleDefinitionId"), str) else "")
-        principal = item.get("principalId")
-        if rule is None or not isinstance(principal, str) or not principal:
-            continue
-        role = {"template_id": rule.template_id, "name": rule.name, "assignment": "eligible"}
-        if principal in collected.customer_of:
-            _add_role(collected, principal, role)
-            counted += 1
-            continue
-        try:
-            name, users = _group_users(client, collected, principal)
-        except errors.NotFoundError:
-            continue  # a service principal or a user of no customer
-        for user_id in users & set(collected.customer_of):
-            _add_role(collected, user_id, {**role, "via": name})
-            counted += 1
-    collected.eligible_read = True
-    collected.eligible_note = f"PIM-eligible assignments read: {len(instances)} in the tenant, {counted} privileged for customer users."
+                add_role(collected, member.id, {"template_id": rule.template_id, "name": rule.name})
 
 
 def _collect_users(client, collected):

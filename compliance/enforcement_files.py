@@ -35,6 +35,15 @@ EVALUATION_RULES = (
 )
 
 
+def _texts(value, default="not recorded"):
+    """A recorded list as text items (anything else: the default), so odd provenance never breaks a pack."""
+    return [str(v) for v in value] if isinstance(value, list) and value else [default]
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
 def _enforcement(provenance):
     value = provenance.get("enforcement") if isinstance(provenance, dict) else None
     return value if isinstance(value, dict) else {}
@@ -62,9 +71,10 @@ def enforcement_csv(population):
 def policies_json(enforcement):
     return _dump({
         "policies_total_in_tenant": enforcement.get("policies_total"),
-        "mfa_policies": enforcement.get("mfa_policies") or [],
-        "authentication_strengths": enforcement.get("authentication_strengths") or [],
-        "security_defaults": enforcement.get("security_defaults") or {},
+        "mfa_policies": enforcement.get("mfa_policies") if isinstance(enforcement.get("mfa_policies"), list) else [],
+        "authentication_strengths": enforcement.get("authentication_strengths")
+        if isinstance(enforcement.get("authentication_strengths"), list) else [],
+        "security_defaults": _dict(enforcement.get("security_defaults")),
     })
 
 
@@ -72,15 +82,18 @@ POLICY_HEADER = ["name", "id", "state", "grant", "non_mfa_alternatives", "apps",
 
 
 def policies_csv(enforcement):
-    strengths = {s.get("id"): s for s in enforcement.get("authentication_strengths") or [] if isinstance(s, dict)}
-    policies = mfa_relevant_policies(enforcement.get("mfa_policies") or [], strengths)
+    recorded = enforcement.get("authentication_strengths")
+    strengths = {s.get("id"): s for s in recorded if isinstance(s, dict)} if isinstance(recorded, list) else {}
+    policies = enforcement.get("mfa_policies")
+    policies = mfa_relevant_policies(policies if isinstance(policies, list) else [], strengths)
     return _csv_bytes(POLICY_HEADER, [[policy_summary(p, strengths)[key] for key in POLICY_HEADER] for p in policies])
 
 
 def methodology_txt(source):
     provenance = source.provenance
     enforcement = _enforcement(provenance)
-    sd = enforcement.get("security_defaults") or {}
+    sd = _dict(enforcement.get("security_defaults"))
+    groups = _dict(enforcement.get("groups_resolved"))
     lines = [
         f"Methodology: MFA enforcement evidence for {source.customer_name}",
         "",
@@ -88,19 +101,19 @@ def methodology_txt(source):
         f"Tenant: {provenance.get('tenant_name')} ({provenance.get('tenant_id')})",
         f"Application (client) id: {provenance.get('app_id') or 'not recorded'}",
         f"Graph base URL: {provenance.get('graph_base_url')}",
-        "API versions: " + ", ".join(enforcement.get("api_versions") or ["not recorded"]),
-        "Permissions granted at collection: " + ", ".join(provenance.get("permissions_granted") or ["not recorded"]),
+        "API versions: " + ", ".join(_texts(enforcement.get("api_versions"))),
+        "Permissions granted at collection: " + ", ".join(_texts(provenance.get("permissions_granted"))),
         "",
         "Endpoints read for enforcement:",
-        *[f"  - {e}" for e in enforcement.get("endpoints") or []],
+        *[f"  - {e}" for e in _texts(enforcement.get("endpoints"))],
         "",
         f"Conditional Access policies in the tenant: {enforcement.get('policies_total')}; about MFA: "
-        f"{len(enforcement.get('mfa_policies') or [])}",
+        f"{len(enforcement.get('mfa_policies')) if isinstance(enforcement.get('mfa_policies'), list) else 'not recorded'}",
         f"Security Defaults: {'on' if sd.get('isEnabled') else 'off' if sd else 'not recorded'}",
         f"Per-user MFA (beta API /users/{{id}}/authentication/requirements): "
-        f"{(enforcement.get('per_user_mfa') or {}).get('note') or 'not recorded'}",
+        f"{_dict(enforcement.get('per_user_mfa')).get('note') or 'not recorded'}",
         "Groups resolved (transitive members): " + (", ".join(
-            f"{g.get('name')} ({g.get('users')} users)" for _, g in sorted((enforcement.get("groups_resolved") or {}).items())
+            f"{_dict(g).get('name')} ({_dict(g).get('users')} users)" for _, g in sorted(groups.items())
         ) or "none"),
         "",
         "Rules:",

@@ -42,11 +42,24 @@ def enforcement_text(provenance):
     if not enforcement_was_read(provenance):
         why = enforcement.get("why_registration_only") or "this snapshot was collected without reading it."
         return f"Not read (registration only): {why} {NOT_EVIDENCED_WITHOUT_ENFORCEMENT}"
-    sd = enforcement.get("security_defaults") or {}
+    sd = enforcement.get("security_defaults") if isinstance(enforcement.get("security_defaults"), dict) else {}
+    per_user = enforcement.get("per_user_mfa") if isinstance(enforcement.get("per_user_mfa"), dict) else {}
+    policies = enforcement.get("mfa_policies")
     return (f"Read: {enforcement.get('policies_total')} Conditional Access policies "
-            f"({len(enforcement.get('mfa_policies') or [])} about MFA); Security Defaults "
+            f"({len(policies) if isinstance(policies, list) else NOT_RECORDED} about MFA); Security Defaults "
             f"{'on' if sd.get('isEnabled') else 'off'}; per-user MFA (beta API): "
-            f"{(enforcement.get('per_user_mfa') or {}).get('note') or NOT_RECORDED}")
+            f"{per_user.get('note') or NOT_RECORDED}")
+
+
+def exceptions_text(provenance):
+    recorded = provenance.get("exceptions") if isinstance(provenance, dict) else None
+    recorded = recorded if isinstance(recorded, dict) else {}
+    in_force = recorded.get("in_force") if isinstance(recorded.get("in_force"), list) else []
+    expired = recorded.get("expired") if isinstance(recorded.get("expired"), list) else []
+    if not in_force and not expired:
+        return "None recorded at collection."
+    return (f"{len(in_force)} in force, {len(expired)} expired (exceptions.csv: reason, owner, approver, expiry, "
+            "compensating control). Excepted accounts stay in every figure; rows do not count exceptions.")
 
 
 VERIFY_NOTE = (
@@ -111,6 +124,7 @@ def report_facts(source):
         ("Privileged role holders", f"{len(population.privileged)} ({len(population.privileged_in_scope)} in scope)"),
         ("MFA data source", mfa_source_text(provenance)),
         ("MFA enforcement", enforcement_text(provenance)),
+        ("Documented MFA exceptions", exceptions_text(provenance)),
         ("Met threshold", f"{evaluation.threshold}% of the measured in-scope accounts "
                           f"{'protected (registered and enforced)' if enforcement_was_read(provenance) else 'registered'} "
                           f"(setting {evaluation.framework.threshold_setting})"),

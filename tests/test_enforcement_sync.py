@@ -365,3 +365,19 @@ def test_without_the_pim_permission_eligible_roles_are_not_read_and_that_is_said
     assert eligible["privileged_roles"] == []
     assert snapshot.provenance["eligible_roles"]["read"] is False
     assert "RoleEligibilitySchedule.Read.Directory" in snapshot.provenance["eligible_roles"]["note"]
+
+
+@pytest.mark.django_db
+def test_pack_survives_odd_enforcement_provenance():
+    """A snapshot whose recorded enforcement data is not the shape we write still gives a pack."""
+    from compliance.controls import SOC2
+    from compliance.packs import build_pack, pack_source
+    from customers.models import Customer
+    from tests.test_compliance_factories import ENFORCED_PROVENANCE, all_covered, make_snapshot
+
+    customer = Customer.objects.create(name="Odd")
+    odd = dict(ENFORCED_PROVENANCE, enforcement={"mfa_policies": 3, "authentication_strengths": "x", "endpoints": [1, None],
+                                                 "security_defaults": [], "groups_resolved": {"g": "x"}, "per_user_mfa": 5},
+               exceptions={"in_force": "x", "expired": [None]})
+    pack = build_pack(pack_source(make_snapshot(customer, all_covered(), provenance=odd), SOC2))
+    assert "methodology.txt" in pack.files and "not recorded" in pack.files["methodology.txt"].decode()

@@ -381,3 +381,16 @@ def test_pack_survives_odd_enforcement_provenance():
                exceptions={"in_force": "x", "expired": [None]})
     pack = build_pack(pack_source(make_snapshot(customer, all_covered(), provenance=odd), SOC2))
     assert "methodology.txt" in pack.files and "not recorded" in pack.files["methodology.txt"].decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_policy_naming_a_deleted_group_is_read_and_said(sim):
+    tenant = sim.simulator.tenant
+    del tenant.groups[tenant.group_ids["break_glass"]]  # deleted in Entra, still named by CA001
+    run_sync(sim)
+    snapshot, row = rows_by_id()[tenant.enforcement_cases["excluded_group"]]
+    assert row["enforcement"]["state"] == "enforced"  # no longer excluded: the group is gone
+    resolved = snapshot.provenance["enforcement"]["groups_resolved"][tenant.group_ids["break_glass"]]
+    assert resolved == {"name": f"{tenant.group_ids['break_glass']} (deleted group)", "users": 0}
+    names = [r for r in sim.simulator.requests if r["path"] == "/v1.0/groups"]
+    assert len(names) == 1 and names[0]["query"]["$filter"].startswith("id in (")  # one filtered request names them

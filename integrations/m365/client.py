@@ -40,6 +40,7 @@ CALENDAR_UTC = 'outlook.timezone="UTC"'
 # Conditional Access policies: space those reads at least this far apart.
 CA_MIN_INTERVAL_SECONDS = 1.0
 GROUP_MEMBER_FIELDS = "id"
+GROUP_IDS_PER_FILTER = 15  # Graph's limit of ids in one `id in (...)` filter
 MAX_PAGES = 100_000  # a nextLink chain longer than this is a loop, not data
 # The mailbox in a Graph link: /users/{id-or-upn}/... or /users('{id-or-upn}')/...
 _LINK_MAILBOX = re.compile(r"/users(?:/|\(')([^/'()?]+)", re.IGNORECASE)
@@ -362,6 +363,21 @@ class GraphClient:
     def group_get(self, group_id: str) -> dict:
         return self._get("group_members", f"{self.graph_base_url}/groups/{_segment(group_id)}",
                          params={"$select": "id,displayName"})
+
+    def group_names(self, group_ids: Iterable[str]) -> dict[str, str]:
+        """{id: displayName} for groups, 15 ids a request (Graph's limit for `id in (...)`)."""
+        ids = list(dict.fromkeys(group_ids))
+        names = {}
+        for start in range(0, len(ids), GROUP_IDS_PER_FILTER):
+            chunk = ids[start : start + GROUP_IDS_PER_FILTER]
+            quoted = ",".join("'" + str(i).replace("'", "''") + "'" for i in chunk)
+            pages = self._pages("group_members", f"{self.graph_base_url}/groups",
+                                params={"$filter": f"id in ({quoted})", "$select": "id,displayName"})
+            for page in pages:
+                for group in page:
+                    if isinstance(group, dict) and isinstance(group.get("id"), str):
+                        names[group["id"]] = str(group.get("displayName") or group["id"])
+        return names
 
     def group_transitive_members(self, group_id: str) -> Pages:
         """Members of a group including those of nested groups (users, groups, devices...)."""

@@ -10,8 +10,9 @@ Requests (each read once per run and kept for the run):
    request per second, the Conditional Access read limit per tenant.
 2. GET /policies/authenticationStrengthPolicies (paced likewise).
 3. GET /policies/identitySecurityDefaultsEnforcementPolicy.
-4. For each group an MFA-relevant policy includes or excludes:
-   GET /groups/{id} (its name) and /groups/{id}/transitiveMembers (nested groups expanded).
+4. The groups MFA-relevant policies include or exclude: their names with
+   GET /groups?$filter=id in (...) (15 a request), then each one's
+   /groups/{id}/transitiveMembers (nested groups expanded).
 5. Directory roles those policies name are read with the privileged ones
    (posture_sync._collect_roles), so each role is read once.
 6. BETA: POST /beta/$batch -> GET /users/{id}/authentication/requirements
@@ -44,7 +45,7 @@ ENDPOINTS = (
     "GET /identity/conditionalAccess/policies",
     "GET /policies/authenticationStrengthPolicies",
     "GET /policies/identitySecurityDefaultsEnforcementPolicy",
-    "GET /groups/{id} and /groups/{id}/transitiveMembers (groups named by MFA policies)",
+    "GET /groups?$filter=id in (...) and /groups/{id}/transitiveMembers (groups named by MFA policies)",
     "GET /directoryRoles/{id}/members (roles named by MFA policies)",
     "POST /beta/$batch -> GET /beta/users/{id}/authentication/requirements (per-user MFA, BETA)",
 )
@@ -110,15 +111,13 @@ def _read_groups(client, read):
     wanted = sorted({g for p in mfa_relevant_policies(read.policies, read.strengths)
                      for side in ("includeGroups", "excludeGroups") for g in _users_block(p).get(side) or []
                      if isinstance(g, str)})
+    names = client.group_names(wanted)  # 15 a request
     for group_id in wanted:
-        if group_id in read.group_members:
-            continue
-        try:
-            read.group_names[group_id] = str(client.group_get(group_id).get("displayName") or group_id)
-        except errors.NotFoundError:
+        if group_id not in names:  # a policy may still name a group deleted since
             read.group_names[group_id] = f"{group_id} (deleted group)"
             read.group_members[group_id] = set()
             continue
+        read.group_names[group_id] = names[group_id]
         members = set()
         for page in client.group_transitive_members(group_id):
             members.update(m.id for m in parse.role_members_page(page) if m.is_user and m.id)

@@ -58,6 +58,7 @@ ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
         ("GET", r"/identity/conditionalAccess/policies", "ca_policies", "Policy.Read.All"),
         ("GET", r"/policies/authenticationStrengthPolicies", "auth_strengths", "Policy.Read.All"),
         ("GET", r"/policies/identitySecurityDefaultsEnforcementPolicy", "security_defaults", "Policy.Read.All"),
+        ("GET", r"/groups", "groups_list", "Directory.Read.All"),
         ("GET", r"/groups/(?P<group>[^/]+)", "group_get", "Directory.Read.All"),
         ("GET", r"/subscribedSkus", "subscribed_skus", ("Organization.Read.All", "Directory.Read.All")),
         ("GET", r"/roleManagement/directory/roleEligibilityScheduleInstances", "role_eligibilities",
@@ -110,6 +111,7 @@ WINDOWS_ZONES = {
     "aus eastern standard time": "Australia/Sydney",
 }
 _FILTER_RECEIVED = re.compile(r"^\s*receivedDateTime\s+ge\s+'?([0-9T:.\-+Z]+)'?\s*$", re.IGNORECASE)
+_FILTER_ID_IN = re.compile(r"^\s*id\s+in\s+\(((?:\s*'[^']*'\s*,?)+)\)\s*$", re.IGNORECASE)
 _FILTER_EQ = re.compile(r"^\s*(\w+)\s+eq\s+(true|false|null|'(?:[^']|'')*'|-?\d+)\s*$", re.IGNORECASE)
 
 
@@ -401,6 +403,28 @@ class GraphApi:
             raise GraphError(404, "Request_ResourceNotFound", f"Resource '{group}' does not exist or one of its "
                              "queried reference-property objects are not present.")
         return self.tenant.groups[group]
+
+    def h_groups_list(self, req: SimRequest):
+        """Groups, with the one $filter form the connector sends: `id in ('a','b',...)` (at most 15 ids, as Graph)."""
+        raw = req.q("filter")
+        wanted = None
+        if raw:
+            m = _FILTER_ID_IN.match(raw)
+            if not m:
+                raise GraphError(400, "Request_UnsupportedQuery", f"Unsupported or invalid query filter clause specified: '{raw}'.")
+            wanted = re.findall(r"'([^']*)'", m[1])
+            if len(wanted) > 15:
+                raise GraphError(400, "Request_BadRequest", "Too many child clauses specified in search filter expression "
+                                 "containing 'OR' operators: 16. Max allowed: 15.")
+
+        def items(state):
+            groups = [g["graph"] for gid, g in self.tenant.groups.items() if wanted is None or gid in wanted]
+            select = self.selection(state["sel"], ["id", "displayName", "description", "groupTypes", "isAssignableToRole",
+                                                   "mailEnabled", "mailNickname", "securityEnabled", "visibility"],
+                                    "Microsoft.DirectoryServices.Group", "Request_BadRequest")
+            return [{k: g.get(k) for k in select} if select else dict(g) for g in groups]
+
+        return self.paged(req, items, self.ctx(req, "groups"), 100)
 
     def h_group_get(self, req: SimRequest, group: str):
         graph = self.group_or_404(group)["graph"]

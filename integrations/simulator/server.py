@@ -59,6 +59,8 @@ ALL_SIX = (
     "UserAuthenticationMethod.Read.All",
     "Directory.Read.All",
 )
+# The guide's six plus the optional seventh that unlocks MFA enforcement evidence.
+WITH_POLICY_READ = (*ALL_SIX, "Policy.Read.All")
 # Fixed demo credentials, printed by the management command so the demo can
 # configure itself. They only ever open this simulator.
 DEMO_CLIENT_ID = "6a1f4d2e-8b3c-4f5a-9e7d-0c2b1a3f4e5d"
@@ -88,6 +90,7 @@ class GraphSimulator:
         events_page_size: int = 10,
         users_page_size: int = 100,
         report_page_size: int = 50,
+        ca_page_size: int = 5,
         clock=time.time,
     ) -> None:
         self.tenant = tenant
@@ -100,6 +103,7 @@ class GraphSimulator:
         self.events_page_size = events_page_size
         self.users_page_size = users_page_size
         self.report_page_size = report_page_size
+        self.ca_page_size = ca_page_size  # small, so the client must follow nextLinks
         self.clock = clock
         self.service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant.spec.tenant_id}:{client_id}"))
         self.lock = threading.RLock()
@@ -170,7 +174,7 @@ class GraphSimulator:
         """One request as received over HTTP: request-level faults, then dispatch."""
         if req.path.startswith("/_sim/"):
             return self._control(req)
-        is_graph = req.path.startswith("/v1.0/")
+        is_graph = req.path.startswith(("/v1.0/", "/beta/"))
         if self._take("connection_reset", req, is_graph):
             self._log(req, None, note="connection_reset")
             raise SimulatedConnectionReset(req.path)
@@ -194,7 +198,7 @@ class GraphSimulator:
             except GraphError as e:
                 return SimResponse(e.status, graph_error_body(req, e.code, e.message, e.inner), {"Content-Type": "application/json", **e.headers})
             return self.entra.handle(req)
-        if not (req.path.startswith("/v1.0/") or req.path == "/v1.0"):
+        if not (req.path.startswith(("/v1.0/", "/beta/")) or req.path in ("/v1.0", "/beta")):
             return SimResponse(404, {"error": "not_found", "error_description": f"No simulator route for {req.path}"})
         try:
             claims = self.entra.validate(req)
@@ -266,7 +270,7 @@ class GraphSimulator:
         for item in items:
             url = str(item.get("url", ""))
             path, _, query = url.partition("?")
-            path = "/v1.0/" + unquote(path).lstrip("/")
+            path = "/" + req.path.lstrip("/").split("/")[0] + "/" + unquote(path).lstrip("/")
             headers = {"authorization": req.header("authorization", "")}
             if req.client_request_id:
                 headers["client-request-id"] = req.client_request_id
@@ -361,7 +365,7 @@ class GraphSimulator:
 
 
 def normalised_batch(path: str) -> bool:
-    return path.rstrip("/").lower() == "/v1.0/$batch"
+    return path.rstrip("/").lower() in ("/v1.0/$batch", "/beta/$batch")
 
 
 def _json(status: int, body) -> SimResponse:

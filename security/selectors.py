@@ -14,7 +14,7 @@ from .models import PostureSnapshot
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .privileged import PRIVILEGED_ROLES, role_label
 from .signals import signal_list
-from .strength import STRENGTH_LABELS, method_strength, strength_table
+from .strength import STRENGTH_LABELS, method_name, method_strength, strength_table
 from .trend import trend_chart
 
 TREND_DAYS = 90
@@ -42,7 +42,7 @@ def enforcement_mode(metrics, provenance):
 
 def _methods(types):
     return [
-        {"type": t, "strength": method_strength(t), "label": STRENGTH_LABELS[method_strength(t)],
+        {"type": t, "name": method_name(t), "strength": method_strength(t), "label": STRENGTH_LABELS[method_strength(t)],
          "css": STRENGTH_CSS.get(method_strength(t), "")}
         for t in types
     ]

@@ -76,6 +76,31 @@ METHOD_STRENGTH = {
     "appPassword": NOT_MFA,
 }
 
+# What people call each method type (Microsoft's own names in the Entra admin centre).
+METHOD_NAMES = {
+    "fido2": "FIDO2 security key", "fido2SecurityKey": "FIDO2 security key",
+    "passKeyDeviceBound": "Passkey (device-bound)", "passKeyDeviceBoundAuthenticator": "Passkey in Microsoft Authenticator",
+    "passKeyDeviceBoundWindowsHello": "Passkey in Windows Hello", "passKeySynced": "Passkey (synced)",
+    "passkey": "Passkey", "windowsHelloForBusiness": "Windows Hello for Business",
+    "platformCredential": "Platform credential for macOS", "macOsSecureEnclaveKey": "macOS Secure Enclave key",
+    "microsoftAuthenticatorPush": "Microsoft Authenticator (push)",
+    "microsoftAuthenticatorPasswordless": "Microsoft Authenticator (passwordless)",
+    "microsoftAuthenticator": "Microsoft Authenticator", "softwareOneTimePasscode": "Authenticator app code (OTP)",
+    "softwareOath": "Authenticator app code (OTP)", "hardwareOneTimePasscode": "Hardware token code (OTP)",
+    "hardwareOath": "Hardware token code (OTP)", "oneTimePasscode": "One-time passcode",
+    "x509Certificate": "Certificate (X.509)", "externalAuthMethod": "External MFA provider",
+    "external": "External MFA provider", "mobilePhone": "Mobile phone (SMS or call)",
+    "alternateMobilePhone": "Alternate mobile phone", "officePhone": "Office phone (call)", "phone": "Phone (SMS or call)",
+    "sms": "SMS code", "voice": "Voice call", "password": "Password", "email": "Email (password reset only)",
+    "temporaryAccessPass": "Temporary Access Pass", "securityQuestion": "Security questions", "appPassword": "App password",
+}
+
+
+def method_name(method_type):
+    """A method type as people read it; an unknown type is shown as Graph sent it."""
+    return METHOD_NAMES.get(method_type, method_type)
+
+
 MFA_STRENGTHS = (PHISHING_RESISTANT, STANDARD, WEAK)  # strongest first
 _RANK = {strength: rank for rank, strength in enumerate(reversed(MFA_STRENGTHS), start=1)}
 
@@ -99,9 +124,9 @@ def strongest_strength(method_types):
 
 
 def strength_table():
-    """[(strength label, [method types])] for the page that explains the rule."""
+    """[(strength label, [(method name, method type)])] for the page that explains the rule."""
     groups = {}
     for method, strength in METHOD_STRENGTH.items():
         groups.setdefault(strength, []).append(method)
     order = (*MFA_STRENGTHS, NOT_MFA)
-    return [(STRENGTH_LABELS[s], sorted(groups[s], key=str.lower)) for s in order]
+    return [(STRENGTH_LABELS[s], [(method_name(m), m) for m in sorted(groups[s], key=str.lower)]) for s in order]

@@ -221,7 +221,9 @@ def test_hub_posture_section(viewer_client, northwind):
     assert "6.0%" in section and "50.0%" in section
     assert "1 of 2 in-scope privileged users registered" in section
     assert "user001<wbr>@northwind.example" in section and "Global Administrator" in section
-    assert ">fido2<" in section and 'title="Phishing-resistant"' in section and 'title="Weak"' in section
+    # Methods by the names people know, with the type and its strength on hover.
+    assert ">FIDO2 security key<" in section and 'title="Phishing-resistant · fido2"' in section
+    assert 'title="Weak · mobilePhone"' in section and ">Mobile phone (SMS or call)<" in section
     assert "<svg" in section and "<polyline" in section
     assert "<strong>1</strong> guest," in section and "<strong>1</strong> disabled" in section
     assert "Registration, not enforcement." in section and "Scope rule." in section

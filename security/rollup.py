@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.db.models import OuterRef, Subquery
 
-from customers.models import Customer
+from customers.models import Customer, CustomerDomain
 
 from .models import PostureSnapshot
 from .signals import signal_average, signal_get, signal_list
@@ -50,6 +50,7 @@ def _summary_row(latest, signals):
         "metrics": metrics,
         "values": values,
         "flags": [s.flag_reason() for s in signals if s.flag_reason and s.flagged(values[s.key])],
+        "no_data": "",
     }
 
 
@@ -73,6 +74,7 @@ def rollup_details(rows, signals, *, all_rows=False):
                 "signal": signal,
                 "value": value,
                 "display": signal.display(value),
+                "fraction": signal.fraction_display(metrics) if value is not None else "",
                 "delta": delta,
                 "delta_class": "" if not delta else ("good" if signal.change_is_better(delta) else "bad"),
                 "delta_display": signal.display_change(delta),
@@ -93,13 +95,43 @@ def _sort_key(row, primary, order, signals):
     return ((missing, key), *others, row["name"].lower())
 
 
-def rollup(*, sort=DEFAULT_SORT, order="worst"):
-    """All observed customers, sorted, with per-signal averages. The sort is
-    server-side over every customer, so page 2 continues page 1. Rows carry
-    values and flags; call rollup_details() on the rows to be shown."""
+def _unobserved_rows(signals, last_run):
+    """Every customer without a snapshot, with the reason it has none: the
+    rollup hides no customer. Two queries, whatever the number of customers."""
+    customers = list(Customer.objects.filter(posture_snapshots__isnull=True).order_by().values_list("pk", "name"))
+    if not customers:
+        return []
+    domains = {}
+    for customer_id, domain in (CustomerDomain.objects.filter(customer__posture_snapshots__isnull=True)
+                                .order_by("domain").values_list("customer_id", "domain")):
+        domains.setdefault(customer_id, []).append(domain)
+    return [{
+        "customer_id": customer_id, "name": name, "taken_on": None, "as_of": None, "mfa_source": "",
+        "users_total": 0, "in_scope": 0, "metrics": {}, "values": dict.fromkeys((s.key for s in signals)),
+        "flags": [], "no_data": _no_data_reason(domains.get(customer_id), last_run),
+    } for customer_id, name in customers]
+
+
+def _no_data_reason(domains, last_run):
+    if not domains:
+        return "no domains: add the customer's email domains to match its users"
+    if last_run is None:
+        return "no posture sync yet"
+    if last_run.outcome == "failed":
+        return "the last posture collection failed (see above)"
+    return f"no users matched at {', '.join(domains)}"
+
+
+def rollup(*, sort=DEFAULT_SORT, order="worst", last_run=None):
+    """Every customer, sorted, with per-signal averages over those with data
+    (customers without a snapshot are listed too, last, with the reason).
+    The sort is server-side over every customer, so page 2 continues page 1.
+    Rows carry values and flags; call rollup_details() on the rows to be shown."""
     signals = signal_list()
     fields = ("customer_id", "customer__name", "taken_on", "as_of", "metrics", "provenance__mfa_source")
     rows = [_summary_row(latest, signals) for latest in _nth_snapshots(0, fields)]
+    observed = len(rows)
+    rows += _unobserved_rows(signals, last_run)
     order = "best" if order == "best" else "worst"
     if sort == "name":
         rows.sort(key=lambda r: r["name"].lower(), reverse=order == "best")
@@ -121,6 +153,7 @@ def rollup(*, sort=DEFAULT_SORT, order="worst"):
         "sort": sort,
         "order": order,
         "flagged_count": sum(1 for r in rows if r["flags"]),
+        "observed_count": observed,
     }
 
 
@@ -142,4 +175,5 @@ def sparklines(customer_ids, *, end_by_customer, days=30, width=120, height=28):
         x = round(width * (day - start).days / max(days - 1, 1), 1)
         y = round(2 + (height - 4) * (100 - float(value)) / 100, 1)
         points.setdefault(customer_id, []).append(f"{x},{y}")
-    return {cid: " ".join(p) for cid, p in points.items()}
+    # One point is not a trend: the page says it starts from the second snapshot.
+    return {cid: " ".join(p) for cid, p in points.items() if len(p) > 1}

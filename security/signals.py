@@ -32,12 +32,24 @@ class Signal:
     flag_reason: Callable[[], str] | None = None
     # How many users the value leaves out because their state is unknown (shown beside it).
     unknown: Callable[[dict], int] | None = None
+    # (numerator, denominator) behind a percentage, shown beside it: "57.1% (4/7)".
+    fraction: Callable[[dict], tuple[int, int]] | None = None
 
     def value(self, metrics):
         try:
             return self.compute(metrics or {})
         except (KeyError, TypeError, ValueError):
             return None
+
+    def fraction_display(self, metrics):
+        """"(4/7)" for a percentage whose counts the metrics hold, else ""."""
+        try:
+            numerator, denominator = self.fraction(metrics or {}) if self.fraction else (None, None)
+        except (KeyError, TypeError, ValueError):
+            return ""
+        if numerator is None or not denominator:
+            return ""
+        return f"({numerator}/{denominator})"
 
     def unknown_count(self, metrics):
         try:
@@ -99,10 +111,14 @@ def signal_get(key):
 
 
 def signal_average(signal, values):
-    """Mean of the known values (each customer counts once), rounded down to one decimal."""
+    """The summary row's figure: for a percentage, the mean of the known values
+    (each customer counts once), rounded down to one decimal; for a count, the
+    total across customers (an average of counts reads as nothing)."""
     known = [Decimal(str(v)) for v in values if v is not None]
     if not known:
         return None
+    if signal.fmt == COUNT:
+        return float(sum(known))
     return floor_1dp(float(sum(known) / len(known)))
 
 
@@ -119,6 +135,7 @@ signal_register(Signal(
     fmt=PCT,
     description="In-scope users with at least one MFA method registered.",
     unknown=lambda m: m["mfa_unknown"],
+    fraction=lambda m: (m["mfa_registered"], m["mfa_registered"] + m["mfa_not_registered"]),
 ))
 signal_register(Signal(
     key="privileged_mfa",
@@ -130,6 +147,7 @@ signal_register(Signal(
     flag=lambda v: v is not None and v < privileged_mfa_threshold(),
     flag_reason=lambda: f"Privileged MFA below {privileged_mfa_threshold()}%",
     unknown=lambda m: m["privileged_mfa_unknown"],
+    fraction=lambda m: (m["privileged_mfa_registered"], m["privileged_mfa_registered"] + m["privileged_mfa_not_registered"]),
 ))
 signal_register(Signal(
     key="privileged_without_mfa",
@@ -146,6 +164,7 @@ signal_register(Signal(
     better=LOWER,
     fmt=PCT,
     description="In-scope users with MFA whose strongest method is SMS or voice.",
+    fraction=lambda m: (m["strongest_weak"], m["mfa_registered"]),
 ))
 signal_register(Signal(
     key="mfa_enforced",
@@ -155,6 +174,7 @@ signal_register(Signal(
     fmt=PCT,
     description="In-scope users for whom sign-in requires MFA (Conditional Access, Security Defaults or per-user "
                 "MFA). Needs Policy.Read.All: blank in registration-only mode.",
+    fraction=lambda m: (m["enforced"], m["enforcement_denominator"]),
 ))
 signal_register(Signal(
     key="mfa_protected",
@@ -163,6 +183,7 @@ signal_register(Signal(
     better=HIGHER,
     fmt=PCT,
     description="In-scope users with an MFA method registered AND MFA enforced. Blank in registration-only mode.",
+    fraction=lambda m: (m["protected"], m["enforcement_denominator"]),
 ))
 signal_register(Signal(
     key="privileged_protected",
@@ -171,6 +192,7 @@ signal_register(Signal(
     better=HIGHER,
     fmt=PCT,
     description="In-scope privileged users with MFA registered AND enforced. Blank in registration-only mode.",
+    fraction=lambda m: (m["privileged_protected"], m["privileged_enforcement_denominator"]),
     flag=lambda v: v is not None and v < privileged_mfa_threshold(),
     flag_reason=lambda: f"Privileged protected below {privileged_mfa_threshold()}%",
 ))

@@ -58,11 +58,14 @@ def _latest_posture_run():
 @require_role()
 @require_GET
 def security_rollup(request):
-    data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"))
+    run = _latest_posture_run()
+    data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
+                         last_run=run)
     page = Paginator(data["rows"], ROLLUP_PAGE_SIZE).get_page(request.GET.get("page"))
     rollup.rollup_details(page.object_list, data["signals"])
+    observed = [r for r in page if r["taken_on"]]
     lines = rollup.sparklines(
-        [r["customer_id"] for r in page], end_by_customer={r["customer_id"]: r["taken_on"] for r in page}
+        [r["customer_id"] for r in observed], end_by_customer={r["customer_id"]: r["taken_on"] for r in observed}
     )
     for row in page:
         row["sparkline"] = lines.get(row["customer_id"], "")
@@ -77,7 +80,7 @@ def security_rollup(request):
         "sort_links": sort_links,
         "header_cells": [{"signal": s, "link": sort_links[s.key], "active": data["sort"] == s.key} for s in data["signals"]],
         "threshold": privileged_mfa_threshold(),
-        "run": _latest_posture_run(),
+        "run": run,
         "source_labels": selectors.SOURCE_LABELS,
         "scope_rule": SCOPE_RULE,
         "caveat": REGISTRATION_CAVEAT,
@@ -88,14 +91,16 @@ def security_rollup(request):
 
 def _mode_counts(rows):
     """How many customers' latest snapshots read enforcement, so the page says which mode it shows."""
-    enforced = sum(1 for r in rows if r["metrics"].get("enforcement_mode") == MODE_ENFORCEMENT)
-    return {"enforcement_count": enforced, "registration_only_count": len(rows) - enforced}
+    observed = [r for r in rows if not r["no_data"]]
+    enforced = sum(1 for r in observed if r["metrics"].get("enforcement_mode") == MODE_ENFORCEMENT)
+    return {"enforcement_count": enforced, "registration_only_count": len(observed) - enforced}
 
 
 @require_role()
 @require_GET
 def security_rollup_csv(request):
-    data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"))
+    data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
+                         last_run=_latest_posture_run())
     signals = data["signals"]
     rollup.rollup_details(data["rows"], signals, all_rows=True)
     write = csv_line_writer()
@@ -107,17 +112,18 @@ def security_rollup_csv(request):
             + list(FIGURE_COLUMNS)
             + [f"{s.key}_change" for s in signals]
             + [f"{s.key}_unknown" for s in signals if s.unknown]
-            + ["previous_taken_on", "flags"]
+            + ["previous_taken_on", "flags", "no_data_reason"]
         )
         for row in data["rows"]:
             yield write(
-                [row["name"], row["customer_id"], row["taken_on"].isoformat(),
-                 row["as_of"].astimezone(datetime.timezone.utc).isoformat(), row["mfa_source"], row["users_total"], row["in_scope"]]
+                [row["name"], row["customer_id"], row["taken_on"].isoformat() if row["taken_on"] else "",
+                 row["as_of"].astimezone(datetime.timezone.utc).isoformat() if row["as_of"] else "",
+                 row["mfa_source"], row["users_total"], row["in_scope"]]
                 + [c["value"] for c in row["cells"]]
                 + _figure_cells(row["metrics"])
                 + [c["delta"] for c in row["cells"]]
                 + [row["unknown"][s.key] for s in signals if s.unknown]
-                + [row["previous_on"].isoformat() if row["previous_on"] else "", "; ".join(row["flags"])]
+                + [row["previous_on"].isoformat() if row["previous_on"] else "", "; ".join(row["flags"]), row["no_data"]]
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

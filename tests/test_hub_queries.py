@@ -69,12 +69,13 @@ def snapshot(customer, day, coverage):
 def test_rollup_takes_each_customers_own_latest_two_snapshots(db):
     a = Customer.objects.create(name="Alpha")
     b = Customer.objects.create(name="Beta")
-    Customer.objects.create(name="Gamma")  # never observed: not in the rollup
+    gamma = Customer.objects.create(name="Gamma")  # never observed: listed last, with no figures
     for offset, coverage in ((3, 10.0), (2, 20.0), (1, 30.0)):
         snapshot(a, date(2026, 1, 10) - timedelta(days=offset), coverage)
     snapshot(b, date(2025, 12, 1), 50.0)  # older than all of Alpha's, and alone
     data = rollup.rollup(sort="name")
-    assert [r["customer_id"] for r in data["rows"]] == [a.pk, b.pk]
+    assert [r["customer_id"] for r in data["rows"]] == [a.pk, b.pk, gamma.pk]
+    assert data["observed_count"] == 2 and data["rows"][2]["no_data"] and data["rows"][2]["taken_on"] is None
     rows = {r["customer_id"]: r for r in data["rows"]}
     assert rows[a.pk]["taken_on"] == date(2026, 1, 9) and rows[a.pk]["values"]["mfa_coverage"] == 30.0
     assert rows[a.pk]["mfa_source"] == "report" and rows[b.pk]["taken_on"] == date(2025, 12, 1)

@@ -57,13 +57,35 @@ def test_rollup_averages_and_worst_first_order(viewer_client, three_customers):
     # Default: worst privileged MFA first (Bravo 50, Charlie 75, Alpha 100).
     assert rows_of(response) == ["Bravo", "Charlie", "Alpha"]
     averages = {a["signal"].key: a["value"] for a in response.context["averages"]}
-    assert averages == {"mfa_coverage": 66.6, "privileged_mfa": 75.0, "privileged_without_mfa": 1.0,
+    # Percentages are averaged (each customer once); counts are totalled.
+    assert averages == {"mfa_coverage": 66.6, "privileged_mfa": 75.0, "privileged_without_mfa": 3.0,
                         "weak_method_share": 21.6,
                         # registration-only snapshots: no enforcement figures to average
                         "mfa_enforced": None, "mfa_protected": None, "privileged_protected": None,
                         "exceptions_expired": 0.0}
     html = response.content.decode()
-    assert "66.6%" in html and "Average (3 customers)" in html
+    assert "66.6%" in html and "Average · total (3 customers with data)" in html
+    # Each percentage shows its counts: Bravo 5 of 10 registered, 2 of 4 privileged.
+    assert "50.0% <small" in html and "(5/10)" in html and "(2/4)" in html
+
+
+def test_rollup_hides_no_customer(viewer_client, three_customers):
+    from customers.models import CustomerDomain
+    from integrations.models import PostureRun
+
+    quiet = Customer.objects.create(name="Delta Quiet")
+    CustomerDomain.objects.create(customer=quiet, domain="delta.example")
+    Customer.objects.create(name="Echo Nodomain")
+    PostureRun.objects.create(outcome="success", mfa_source="report")
+    response = viewer_client.get("/security/")
+    assert rows_of(response) == ["Bravo", "Charlie", "Alpha", "Delta Quiet", "Echo Nodomain"]  # no data sorts last
+    html = response.content.decode()
+    assert "No posture data: no users matched at delta.example" in html
+    assert "No posture data: no domains" in html
+    assert "5 customers · 3 with posture data" in html
+    assert "trend from the second snapshot" in html  # Bravo has one snapshot: no one-point sparkline
+    csv_text = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()
+    assert "Delta Quiet" in csv_text and "no users matched at delta.example" in csv_text
 
 
 def test_rollup_sorts_by_any_signal_both_ways(viewer_client, three_customers):
@@ -159,10 +181,10 @@ def test_rollup_query_count_is_flat(viewer_client, django_assert_max_num_queries
     _make_customers(n)
     PostureRun.objects.create(outcome="success", mfa_source="report")
     viewer_client.get("/security/")  # warm the session
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):  # + customers without data and their domains (the rollup hides none)
         response = viewer_client.get("/security/")
     assert response.context["page"].paginator.count == n
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):  # + customers without data and their domains (the rollup hides none)
         response = viewer_client.get("/security/export.csv")
         body = b"".join(response.streaming_content)
     assert body.count(b"\n") == n + 1

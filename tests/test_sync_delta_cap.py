@@ -10,6 +10,7 @@ built once, the tenant rebuilt per test.
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 
 from customers.models import Message, MessageHolder
 from integrations.m365 import errors
@@ -103,7 +104,7 @@ def test_listing_refuses_a_mailbox_off_the_list_before_any_request(kit):
     assert kit.sim.requests == []
 
 
-def test_later_rounds_use_the_delta_link_and_a_full_resync_changes_nothing(kit):
+def test_later_rounds_use_the_delta_link_and_a_full_resync_changes_nothing(kit, admin_client):
     kit.sync([BUSY])
     holders = set(MessageHolder.objects.values_list("mailbox", "graph_id", "message_id"))
     contact = next(u.upn for u in kit.tenant.users if u.kind == "customer" and u.graph["accountEnabled"])
@@ -117,6 +118,10 @@ def test_later_rounds_use_the_delta_link_and_a_full_resync_changes_nothing(kit):
     assert not run.full and not run.capped and run.listed == 0 and run.kept == 1
     assert MessageHolder.objects.filter(mailbox=BUSY, graph_id=added.id).exists()
     assert len(kit.sim.requests_for("/mailFolders/inbox/messages/delta")) == 1
+    # The admin still sees that the read behind this delta link was capped, and how the rest was read.
+    page = admin_client.get(reverse("integrations:index")).content.decode()
+    row = page.split(f"<code>{BUSY}</code>")[1].split("</tr>")[0]
+    assert "Graph returned only 5,000 messages" in row and f"the other {len(_in_window(kit)) - 1 - 5000} were read by listing" in row
 
     kit.sync([BUSY], full=True)  # the fill-in's messages survive the end-of-round sweep
 

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.demo import DEMO_PASSWORD, demo_seed, point_settings_at
+from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
 from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
 
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         if not keep_data:
             call_command("flush", interactive=False, verbosity=0)
-        tenant = build_tenant(TenantSpec(seed=seed))
+        tenant = build_tenant(TenantSpec(seed=seed, busy_inbox_messages=DEMO_BUSY_INBOX_MESSAGES))
         running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET))
         point_settings_at(running)
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from integrations.simulator import (
+    DELTA_FILTER_CAP,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     GraphSimulator,
@@ -33,6 +34,9 @@ def main(argv=None):
     parser.add_argument("--users-per-customer", type=int, default=8)
     parser.add_argument("--customer-domains", default="", help="comma-separated; default: the simulator's six")
     parser.add_argument("--fault", action="append", default=[], help="NAME (no parameters), repeatable")
+    # Graph's cap on a filtered delta round; 0 serves every item (an uncapped
+    # baseline that Graph itself never offers).
+    parser.add_argument("--delta-filter-cap", type=int, default=DELTA_FILTER_CAP)
     args = parser.parse_args(argv)
 
     spec_kwargs = {
@@ -46,7 +50,8 @@ def main(argv=None):
     spec = TenantSpec(**spec_kwargs)
     tenant = build_tenant(spec)
     built = time.perf_counter() - started
-    sim = GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
+    sim = GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+                         delta_filter_cap=args.delta_filter_cap or None)
     for name in args.fault:
         sim.faults.set(name)
     running = serve(sim)

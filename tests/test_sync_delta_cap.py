@@ -136,3 +136,16 @@ def test_quiet_mailbox_is_never_listed(kit):
     kit.assert_ground_truth(mailboxes=[QUIET])
     assert not SyncRun.objects.filter(capped=True).exists()
     assert not [r for r in kit.sim.requests if r["path"].lower().endswith("/messages")]
+
+
+def test_a_round_past_5000_was_not_capped_and_is_not_listed(kit):
+    kit.sim.delta_filter_cap = None  # a Graph that ignored its documented cap: the round is whole
+    try:
+        kit.sync([BUSY])
+    finally:
+        kit.sim.delta_filter_cap = 5000
+
+    kit.assert_ground_truth(mailboxes=[BUSY])
+    run = _inbox_run()
+    assert run.seen == len(_in_window(kit)) and not run.capped and run.listed == 0
+    assert not [r for r in kit.sim.requests if r["path"].lower().endswith("/messages")]

@@ -32,8 +32,9 @@ PAGE_SIZE = 250
 SWEEP_MARGIN = timedelta(hours=1)
 # "Applying $filter in a delta query returns only up to 5,000 messages"
 # (Graph's message delta reference). Our from-scratch rounds are filtered, so a
-# round that returned this many items (kept, dropped or unreadable) was cut
-# short, whatever its delta link suggests.
+# round that returned exactly this many items (kept, dropped or unreadable) was
+# cut short, whatever its delta link suggests. (More than this means Graph did
+# not apply its cap: the round is whole.)
 DELTA_FILTER_CAP = 5000
 # The fill-in lists the folder with $top at Graph's documented maximum: only
 # metadata is selected, so a page stays small, and fewer round trips are faster.
@@ -71,7 +72,7 @@ def _round(*, client, upn, folder, ctx, run, on_page, delta_link):
         if returned_ids is not None:
             returned_ids.update(record.id for record in page.changed)
         write(page, incremental=delta_link is not None)
-    if delta_link is None and pages.items >= DELTA_FILTER_CAP:
+    if delta_link is None and pages.items == DELTA_FILTER_CAP:
         # Graph stopped the filtered round at its cap but still gave a delta
         # link: read the rest of the look-back by listing the folder. The
         # delta link stays the round's, for the next increments.

@@ -25,6 +25,7 @@ next round returns the collection's change log after that watermark.
 
 from __future__ import annotations
 
+import bisect
 import re
 import zoneinfo
 from datetime import datetime, timezone
@@ -113,10 +114,6 @@ def _received_key(rec: ItemRecord) -> str:
     return iso_z(parse_iso(value))  # set by a test through update_message in another shape
 
 
-def _compare(value, op: str, bound) -> bool:
-    return {"ge": value >= bound, "gt": value > bound, "le": value <= bound, "lt": value < bound}[op]
-
-
 def normalise_path(path: str) -> str:
     """`/mailFolders('inbox')` -> `/mailFolders/inbox`,
     `/directoryRoles(roleTemplateId='x')` -> `/directoryRoles/roleTemplateId=x`."""
@@ -126,6 +123,7 @@ def normalise_path(path: str) -> str:
 class GraphApi:
     def __init__(self, sim: "GraphSimulator") -> None:
         self.sim = sim
+        self._by_received: dict = {}  # (user id, folder) -> (tenant state, times, records)
 
     @property
     def tenant(self):
@@ -477,14 +475,18 @@ class GraphApi:
         if not 1 <= size <= LIST_TOP_MAX or skip < 0:
             raise GraphError(400, "ErrorInvalidUrlQuery", f"$top must be between 1 and {LIST_TOP_MAX}.")
         applied: set = set()
-        # Times compare as iso_z strings ("...T12:00:00Z", what the generator
-        # stores): a page of a 60,000-message folder costs no datetime parsing.
-        bounds = [(op, iso_z(bound)) for op, bound in clauses]
         with self.tenant.lock:
-            keyed = [(_received_key(r), r) for r in self.tenant.mail_collection(owner, folder_name).items.values()]
-            keyed = [(key, r) for key, r in keyed if all(_compare(key, op, bound) for op, bound in bounds)]
-            keyed.sort(key=lambda pair: (pair[0], pair[1].id), reverse=descending)
-            items = [r for _, r in keyed]
+            times, records = self.by_received(owner, folder_name)
+            low, high = 0, len(records)
+            for op, bound in clauses:
+                at = iso_z(bound)
+                if op in ("ge", "gt"):
+                    low = max(low, (bisect.bisect_left if op == "ge" else bisect.bisect_right)(times, at))
+                else:
+                    high = min(high, (bisect.bisect_right if op == "le" else bisect.bisect_left)(times, at))
+            items = records[low:max(low, high)]
+            if descending:
+                items = items[::-1]
             value = []
             for rec in items[skip: skip + size]:
                 item, item_applied = self.project_message(req, rec, select, delta=False)
@@ -498,6 +500,19 @@ class GraphApi:
             query["$skip"] = skip + size
             body["@odata.nextLink"] = self.link(req, **query)
         return self.ok(body, applied)
+
+    def by_received(self, owner: UserRecord, folder: str) -> tuple[list[str], list[ItemRecord]]:
+        """The folder's messages sorted by (receivedDateTime, id), with their
+        times as iso_z strings for bisecting; rebuilt only after the tenant
+        changed, so paging a 60,000-message folder does not sort it per page."""
+        key = (id(self.tenant), self.tenant.seq, owner.id, folder)
+        cached = self._by_received.get((owner.id, folder))
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        pairs = sorted(((_received_key(r), r.id), r) for r in self.tenant.mail_collection(owner, folder).items.values())
+        times, records = [k[0] for k, _ in pairs], [r for _, r in pairs]
+        self._by_received[owner.id, folder] = (key, times, records)
+        return times, records
 
     def received_clauses(self, raw: str | None) -> list[tuple[str, datetime]]:
         """`receivedDateTime ge X and receivedDateTime lt Y` -> [(op, datetime)]; anything else is refused."""

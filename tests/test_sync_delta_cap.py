@@ -16,7 +16,15 @@ from customers.models import Message, MessageHolder
 from integrations.m365 import errors
 from integrations.m365.client import MESSAGE_FIELDS
 from integrations.models import MailboxState, SyncRun
-from integrations.simulator import SENTINEL_PREFIX, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
+from integrations.simulator import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    SENTINEL_PREFIX,
+    GraphSimulator,
+    TenantSpec,
+    build_tenant,
+    serve,
+)
 
 from .conftest import SyncKit
 

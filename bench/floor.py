@@ -1,12 +1,15 @@
 """The floor for the initial-sync figure: the same delta pages fetched with
 plain requests and parsed with json, the same rows COPYed into the same
 tables, with no application logic beyond the least that yields the same rows
-(an address's domain, or a parent domain, looked up in a dict; copies of one
-internetMessageId merged in memory). One page = one transaction, as in the app.
+(an address's domain, or a parent domain, looked up in a dict; copies that
+agree on internetMessageId, sender, sent time and subject merged in memory;
+each copy with its own participants). One page = one transaction, as in the app.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -56,8 +59,8 @@ def floor(params):
     session = requests.Session()
     headers = {"Authorization": f"Bearer {_token(session, info)}",
                "Prefer": f'odata.maxpagesize={PAGE_SIZE}, IdType="ImmutableId"'}
-    messages = {}  # internetMessageId -> (id, participants set, customers set)
-    next_id = 1
+    messages = {}  # identity -> (id, customers set)
+    next_id = next_holder_id = 1
     fetch_s = insert_s = 0.0
     kept = seen = requests_made = 0
     started = time.perf_counter()
@@ -89,31 +92,35 @@ def floor(params):
                         continue
                     kept += 1
                     imid = item.get("internetMessageId") or f"{upn}:{item['id']}"
-                    known = messages.get(imid)
+                    address = (sender.get("address") or "").lower()
+                    sent = datetime.fromisoformat(item["sentDateTime"]).isoformat() if item.get("sentDateTime") else ""
+                    identity = hashlib.sha256(json.dumps([imid, address, sent, item.get("subject") or ""],
+                                                         ensure_ascii=False).encode()).hexdigest()
+                    known = messages.get(identity)
                     if known is None:
-                        address = (sender.get("address") or "").lower()
-                        direction = "sent" if (folder == "sentitems" or address in technicians
-                                               or address.rpartition("@")[2] in own) else "received"
-                        known = messages[imid] = (next_id, set(), set())
+                        known = messages[identity] = (next_id, set())
                         next_id += 1
-                        new_messages.append((known[0], imid, item.get("conversationId") or "", item.get("subject") or "",
-                                             (item.get("bodyPreview") or "")[:300], sender.get("name") or "", address,
-                                             item.get("sentDateTime"), item["receivedDateTime"], direction, stamp))
-                    message_id, known_people, known_customers = known
-                    holders.append((message_id, upn, item["id"], folder, item.get("webLink") or ""))
-                    for person in addressed:
-                        if person[1] and (person[0], person[1]) not in known_people:
-                            known_people.add((person[0], person[1]))
-                            people.append((message_id, *person))
+                        new_messages.append((known[0], identity, imid, item.get("conversationId") or "",
+                                             item.get("subject") or "", sender.get("name") or "", address,
+                                             item.get("sentDateTime"), item["receivedDateTime"], stamp))
+                    message_id, known_customers = known
+                    direction = "sent" if (folder == "sentitems" or address in technicians
+                                           or address.rpartition("@")[2] in own) else "received"
+                    holders.append((next_holder_id, message_id, upn, item["id"], folder, direction,
+                                    (item.get("bodyPreview") or "")[:300], item.get("webLink") or ""))
+                    unique = {(role, person): name for role, person, name in addressed if person}
+                    people += [(next_holder_id, message_id, role, person, name) for (role, person), name in unique.items()]
+                    next_holder_id += 1
                     for customer_id in touched - known_customers:
                         known_customers.add(customer_id)
                         links.append((message_id, customer_id, item["receivedDateTime"]))
                 t1 = time.perf_counter()
                 with db.transaction(), db.cursor() as cur:
-                    _copy(cur, "customers_message", "id, internet_message_id, conversation_id, subject, preview, from_name, "
-                          "from_address, sent_at, received_at, direction, updated_at", new_messages)
-                    _copy(cur, "customers_messageholder", "message_id, mailbox, graph_id, folder, web_link", holders)
-                    _copy(cur, "customers_messageparticipant", "message_id, role, address, name", people)
+                    _copy(cur, "customers_message", "id, identity, internet_message_id, conversation_id, subject, "
+                          "from_name, from_address, sent_at, received_at, updated_at", new_messages)
+                    _copy(cur, "customers_messageholder", "id, message_id, mailbox, graph_id, folder, direction, preview, "
+                          "web_link", holders)
+                    _copy(cur, "customers_messageparticipant", "holder_id, message_id, role, address, name", people)
                     _copy(cur, "customers_messagecustomer", "message_id, customer_id, received_at", links)
                 t2 = time.perf_counter()
                 fetch_s += t1 - t0

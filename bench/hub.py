@@ -72,45 +72,54 @@ def seed(params):
         FROM (SELECT i, LEAST(:C, 1 + floor(:C * power(random(), 2.5)))::int AS c FROM generate_series(1, :N) i) s;
     """)
     step("messages", """
-        INSERT INTO customers_message (id, internet_message_id, conversation_id, subject, preview, from_name,
-                                       from_address, sent_at, received_at, direction, updated_at)
-        SELECT id, '<' || md5(id::text) || '@bench.example>', 'AAQkAG' || md5('c' || (id / 3)),
+        INSERT INTO customers_message (id, identity, internet_message_id, conversation_id, subject, from_name,
+                                       from_address, sent_at, received_at, updated_at)
+        SELECT id, md5(id::text) || md5('identity' || id), '<' || md5(id::text) || '@bench.example>',
+               'AAQkAG' || md5('c' || (id / 3)),
                'Ticket #' || (1000 + id % 9000) || ': VPN down at the office',
-               'Could you take a look when you get a chance? Several people have reported the same problem since '
-               || 'this morning and it is starting to affect the team''s work. We restarted the equipment.',
                CASE WHEN received THEN 'Contact ' || contact ELSE 'Tech ' || tech END,
                CASE WHEN received THEN 'contact' || contact || '@cust' || customer_id || '.example'
                     ELSE 'tech' || lpad(tech::text, 2, '0') || '@msp.example' END,
-               received_at - interval '7 seconds', received_at, CASE WHEN received THEN 'received' ELSE 'sent' END, now()
+               received_at - interval '7 seconds', received_at, now()
         FROM bench_msg;
         SELECT setval(pg_get_serial_sequence('customers_message', 'id'), :N);
     """)
     step("holders", """
-        INSERT INTO customers_messageholder (message_id, mailbox, graph_id, folder, web_link)
+        INSERT INTO customers_messageholder (message_id, mailbox, graph_id, folder, direction, preview, web_link)
         SELECT id, 'tech' || lpad(tech::text, 2, '0') || '@msp.example', 'AAMkAG' || md5(id || 'h') || md5(id || 'g') || 'AAA=',
-               CASE WHEN received THEN 'inbox' ELSE 'sentitems' END,
+               CASE WHEN received THEN 'inbox' ELSE 'sentitems' END, CASE WHEN received THEN 'received' ELSE 'sent' END,
+               'Could you take a look when you get a chance? Several people have reported the same problem since '
+               || 'this morning and it is starting to affect the team''s work. We restarted the equipment.',
                'https://outlook.office365.com/owa/?ItemID=AAMkAG' || md5(id || 'h') || '&exvsurl=1&viewmodel=ReadMessageItem'
         FROM bench_msg
         UNION ALL
         SELECT id, 'tech' || lpad(((tech % :M) + 1)::text, 2, '0') || '@msp.example', 'AAMkAG' || md5(id || 'c') || 'AAA=', 'inbox',
+               CASE WHEN received THEN 'received' ELSE 'sent' END,
+               'Could you take a look when you get a chance? Several people have reported the same problem since '
+               || 'this morning and it is starting to affect the team''s work. We restarted the equipment.',
                'https://outlook.office365.com/owa/?ItemID=AAMkAG' || md5(id || 'c') || '&exvsurl=1&viewmodel=ReadMessageItem'
         FROM bench_msg WHERE colleague;
     """)
     step("participants", """
-        INSERT INTO customers_messageparticipant (message_id, role, address, name)
-        SELECT id, 'from', CASE WHEN received THEN 'contact' || contact || '@cust' || customer_id || '.example'
+        -- Every copy carries its own participant list (the same people here).
+        CREATE UNLOGGED TABLE bench_copy AS
+        SELECT h.id AS holder_id, b.* FROM bench_msg b JOIN customers_messageholder h ON h.message_id = b.id;
+        INSERT INTO customers_messageparticipant (holder_id, message_id, role, address, name)
+        SELECT holder_id, id, 'from', CASE WHEN received THEN 'contact' || contact || '@cust' || customer_id || '.example'
                                 ELSE 'tech' || lpad(tech::text, 2, '0') || '@msp.example' END,
                CASE WHEN received THEN 'Contact ' || contact ELSE 'Tech ' || tech END
-        FROM bench_msg
+        FROM bench_copy
         UNION ALL
-        SELECT id, 'to', CASE WHEN received THEN 'tech' || lpad(tech::text, 2, '0') || '@msp.example'
+        SELECT holder_id, id, 'to', CASE WHEN received THEN 'tech' || lpad(tech::text, 2, '0') || '@msp.example'
                               ELSE 'contact' || contact || '@cust' || customer_id || '.example' END, ''
-        FROM bench_msg
+        FROM bench_copy
         UNION ALL
-        SELECT id, 'cc', 'tech' || lpad(((tech % :M) + 1)::text, 2, '0') || '@msp.example', '' FROM bench_msg WHERE colleague
+        SELECT holder_id, id, 'cc', 'tech' || lpad(((tech % :M) + 1)::text, 2, '0') || '@msp.example', ''
+        FROM bench_copy WHERE colleague
         UNION ALL
-        SELECT id, 'cc', 'contact' || ((contact % 5) + 1) || '@cust' || customer_id || '.example', ''
-        FROM bench_msg WHERE cc_contact;
+        SELECT holder_id, id, 'cc', 'contact' || ((contact % 5) + 1) || '@cust' || customer_id || '.example', ''
+        FROM bench_copy WHERE cc_contact;
+        DROP TABLE bench_copy;
     """)
     step("customer_links", """
         INSERT INTO customers_messagecustomer (message_id, customer_id, received_at)
@@ -125,20 +134,23 @@ def seed(params):
                1 + floor(random() * :M)::int AS tech, 1 + floor(random() * 5)::int AS contact,
                date_trunc('hour', now() - interval '7 days' + random() * interval '21 days') AS starts_at
         FROM generate_series(1, :E) j;
-        INSERT INTO customers_event (id, ical_uid, subject, preview, starts_at, ends_at, is_all_day, is_cancelled, location,
+        INSERT INTO customers_event (id, identity, ical_uid, subject, starts_at, ends_at, is_all_day, is_cancelled, location,
                                      organizer_name, organizer_address, online_meeting_url, updated_at)
-        SELECT id, 'bench-' || md5(id::text), 'Quarterly business review', 'Agenda: licensing, backups, onboarding.',
+        SELECT id, md5(id::text) || md5('identity' || id), 'bench-' || md5(id::text), 'Quarterly business review',
                starts_at, starts_at + interval '1 hour', false, false, 'Teams', 'Tech ' || tech,
                'tech' || lpad(tech::text, 2, '0') || '@msp.example', '', now()
         FROM bench_ev;
         SELECT setval(pg_get_serial_sequence('customers_event', 'id'), :E);
-        INSERT INTO customers_eventholder (event_id, mailbox, graph_id, series_master_id, web_link)
-        SELECT id, 'tech' || lpad(tech::text, 2, '0') || '@msp.example', 'AAMkAGev' || md5(id::text), '', '' FROM bench_ev;
-        INSERT INTO customers_eventparticipant (event_id, role, address, name, response)
-        SELECT id, 'organizer', 'tech' || lpad(tech::text, 2, '0') || '@msp.example', 'Tech ' || tech, '' FROM bench_ev
+        INSERT INTO customers_eventholder (event_id, mailbox, graph_id, series_master_id, preview, web_link)
+        SELECT id, 'tech' || lpad(tech::text, 2, '0') || '@msp.example', 'AAMkAGev' || md5(id::text), '',
+               'Agenda: licensing, backups, onboarding.', '' FROM bench_ev;
+        INSERT INTO customers_eventparticipant (holder_id, event_id, role, address, name, response)
+        SELECT h.id, e.id, 'organizer', 'tech' || lpad(tech::text, 2, '0') || '@msp.example', 'Tech ' || tech, ''
+        FROM bench_ev e JOIN customers_eventholder h ON h.event_id = e.id
         UNION ALL
-        SELECT id, 'required', 'contact' || contact || '@cust' || customer_id || '.example', 'Contact ' || contact, 'accepted'
-        FROM bench_ev;
+        SELECT h.id, e.id, 'required', 'contact' || contact || '@cust' || customer_id || '.example', 'Contact ' || contact,
+               'accepted'
+        FROM bench_ev e JOIN customers_eventholder h ON h.event_id = e.id;
         INSERT INTO customers_eventcustomer (event_id, customer_id, starts_at) SELECT id, customer_id, starts_at FROM bench_ev;
         DROP TABLE bench_ev;
     """)

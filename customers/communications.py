@@ -1,11 +1,20 @@
 """Communications: metadata of email and meetings that touch a customer.
 
 Never a body: bodies are fetched from Graph on demand and never stored.
-A message that sits in several technician mailboxes is one Message with one
-MessageHolder per mailbox (matched on internetMessageId); events likewise on
-iCalUId. Participants are rows of their own so the "did this user take part"
-rule is an indexed lookup, and the customer links carry the sort time so the
-hub's "newest first" query is one index range scan.
+
+Internet-Message-ID and iCalUId are chosen by whoever sends the mail, so they
+are hostile: a copy is never merged with another on its id alone. A Message
+is identified by a hash of everything shown about it (id, sender, sent time,
+subject; for events: uid, organizer, times, subject, place, join link), so
+copies merge only when they genuinely agree and a later copy can never
+rewrite what an earlier one says. What may differ between genuine copies
+belongs to the copy (MessageHolder / EventHolder, one per mailbox): its
+participant list, preview, direction and folder. A member sees a message
+through a copy whose own participant list names them, and its body is
+fetched from that copy. Participants are rows of their own (carrying both the
+copy and the message) so the rule is one indexed lookup, and the customer
+links carry the sort time so the hub's "newest first" query is one index
+range scan.
 """
 
 from django.db import models
@@ -19,15 +28,15 @@ class Direction(models.TextChoices):
 
 
 class Message(models.Model):
-    internet_message_id = models.CharField(max_length=900, unique=True)
+    # sha256 of (internetMessageId, sender, sent time, subject): see the module docstring.
+    identity = models.CharField(max_length=64, unique=True)
+    internet_message_id = models.CharField(max_length=900, db_index=True)
     conversation_id = models.CharField(max_length=255, blank=True)
     subject = models.CharField(max_length=1000, blank=True)
-    preview = models.CharField(max_length=300, blank=True)  # Graph's bodyPreview, at most 255 characters
     from_name = models.CharField(max_length=320, blank=True)
     from_address = models.CharField(max_length=320, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(db_index=True)
-    direction = models.CharField(max_length=8, choices=Direction.choices)
+    received_at = models.DateTimeField(db_index=True)  # the first copy's
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -35,12 +44,15 @@ class Message(models.Model):
 
 
 class MessageHolder(models.Model):
-    """The copy of a message in one technician mailbox (Graph ids are per mailbox)."""
+    """The copy of a message in one technician mailbox (Graph ids are per mailbox),
+    with what may differ between copies."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="holders")
     mailbox = models.CharField(max_length=320)
     graph_id = models.CharField(max_length=512)
     folder = models.CharField(max_length=16)  # inbox | sentitems
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    preview = models.CharField(max_length=300, blank=True)  # Graph's bodyPreview, at most 255 characters
     web_link = models.URLField(max_length=2048, blank=True)
 
     class Meta:
@@ -55,13 +67,14 @@ class MessageParticipant(models.Model):
         CC = "cc"
         BCC = "bcc"
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")
+    holder = models.ForeignKey(MessageHolder, on_delete=models.CASCADE, related_name="participants")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="participants")  # holder's, for the rule's index
     role = models.CharField(max_length=4, choices=Role.choices)
     address = models.CharField(max_length=320)
     name = models.CharField(max_length=320, blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["message", "role", "address"], name="message_participant_unique")]
+        constraints = [models.UniqueConstraint(fields=["holder", "role", "address"], name="message_participant_unique")]
         indexes = [models.Index(fields=["address", "message"])]
 
 
@@ -78,9 +91,10 @@ class MessageCustomer(models.Model):
 
 
 class Event(models.Model):
-    ical_uid = models.CharField(max_length=900, unique=True)
+    # sha256 of everything shown about the meeting: see the module docstring.
+    identity = models.CharField(max_length=64, unique=True)
+    ical_uid = models.CharField(max_length=900, db_index=True)
     subject = models.CharField(max_length=1000, blank=True)
-    preview = models.CharField(max_length=300, blank=True)
     starts_at = models.DateTimeField(db_index=True)
     ends_at = models.DateTimeField()
     is_all_day = models.BooleanField(default=False)
@@ -100,6 +114,7 @@ class EventHolder(models.Model):
     mailbox = models.CharField(max_length=320)
     graph_id = models.CharField(max_length=512)
     series_master_id = models.CharField(max_length=512, blank=True)
+    preview = models.CharField(max_length=300, blank=True)
     web_link = models.URLField(max_length=2048, blank=True)
 
     class Meta:
@@ -114,14 +129,15 @@ class EventParticipant(models.Model):
         OPTIONAL = "optional"
         RESOURCE = "resource"
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participants")
+    holder = models.ForeignKey(EventHolder, on_delete=models.CASCADE, related_name="participants")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="participants")  # holder's, for the rule's index
     role = models.CharField(max_length=10, choices=Role.choices)
     address = models.CharField(max_length=320)
     name = models.CharField(max_length=320, blank=True)
     response = models.CharField(max_length=32, blank=True)  # accepted | declined | tentativelyAccepted | none ...
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "role", "address"], name="event_participant_unique")]
+        constraints = [models.UniqueConstraint(fields=["holder", "role", "address"], name="event_participant_unique")]
         indexes = [models.Index(fields=["address", "event"])]
 
 

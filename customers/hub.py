@@ -6,9 +6,10 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from .domains import DomainIndex
-from .models import Contact
+from .domains import DomainIndex, address_normalise
 from .selectors import (
+    copies_visible,
+    user_address,
     customer_events,
     customer_latest_message,
     customer_recent_message_count,
@@ -18,11 +19,22 @@ from .selectors import (
 MESSAGES_PER_PAGE = 20
 
 
-def customer_address_rule(customer):
+def customer_address_rule(customer, domains, contacts):
     """A predicate: is this address one of this customer's (domain, subdomain or listed contact)?"""
-    index = DomainIndex({d.domain: customer.pk for d in customer.domains.all()})
-    contacts = {c.lower() for c in Contact.objects.filter(customer=customer).values_list("email", flat=True)}
-    return lambda address: address.lower() in contacts or index.customer_for_address(address) == customer.pk
+    index = DomainIndex({d.domain: customer.pk for d in domains})
+    listed = {address_normalise(c.email) for c in contacts}
+    return lambda address: address_normalise(address) in listed or index.customer_for_address(address) == customer.pk
+
+
+def _people(copies):
+    """Participants of the given copies, once each, in role order then as Graph listed them."""
+    seen, people = set(), []
+    for copy in copies:
+        for person in copy.people:
+            if (person.role, person.address) not in seen:
+                seen.add((person.role, person.address))
+                people.append(person)
+    return people
 
 
 ROLE_LABELS = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"))
@@ -40,25 +52,68 @@ class CountedPaginator(Paginator):
         return self._count()
 
 
-def communications_section(request, customer):
+def _other_party(message, is_customer):
+    """Who the copy was with, for the row and the "last email" line: the sender
+    of received mail, else the first customer recipient (or first recipient)."""
+    if message.copy is None:
+        return ""
+    if message.copy.direction == "received":
+        return message.from_name or message.from_address
+    recipients = [p for p in _people([message.copy]) if p.role in ("to", "cc", "bcc")]
+    chosen = next((p for p in recipients if is_customer(p.address)), recipients[0] if recipients else None)
+    return (chosen.name or chosen.address) if chosen else ""
+
+
+def _conversations(messages):
+    """The page's messages as conversations, newest first: each conversation's
+    newest message leads and carries the older ones of this page in `earlier`."""
+    leads, by_conversation = [], {}
+    for message in messages:
+        lead = by_conversation.get(message.conversation_id) if message.conversation_id else None
+        if lead is None:
+            message.earlier = []
+            leads.append(message)
+            if message.conversation_id:
+                by_conversation[message.conversation_id] = message
+        else:
+            lead.earlier.append(message)
+    return leads
+
+
+def communications_section(request, customer, *, domains, contacts):
     now = timezone.now()
     messages = customer_recent_messages(request.user, customer, now=now)
     count = partial(customer_recent_message_count, request.user, customer, now=now)
     page = CountedPaginator(messages, MESSAGES_PER_PAGE, count=count).get_page(request.GET.get("page"))
+    is_customer = customer_address_rule(customer, domains, contacts)
+    me = user_address(request.user)
     for message in page:
-        participants = list(message.participants.all())
+        # Only the copies this user may see: their preview, direction, people and mailboxes.
+        message.copies = copies_visible(request.user, message)
+        message.copy = message.copies[0] if message.copies else None
+        participants = _people(message.copies)
         message.people = [(label, [p for p in participants if p.role == role]) for role, label in ROLE_LABELS]
         message.people = [(label, people) for label, people in message.people if people]
-    is_customer = customer_address_rule(customer)
-    events = list(customer_events(request.user, customer)[:200])
+        message.other_party = _other_party(message, is_customer)
+        message.yours = any(copy.mailbox == me for copy in message.copies) or message.from_address == me
+    events = list(customer_events(request.user, customer, now=now)[:200])
     for event in events:
-        event.customer_attendees = [p for p in event.participants.all() if p.role != "organizer" and is_customer(p.address)]
-    return {"message_page": page, "events": events, "now": timezone.now()}
+        attendees = _people(copies_visible(request.user, event))
+        event.customer_attendees = [p for p in attendees if p.role != "organizer" and is_customer(p.address)]
+        event.copy = next(iter(copies_visible(request.user, event)), None)
+    upcoming = [e for e in events if e.ends_at > now and not e.is_cancelled]
+    return {"message_page": page, "conversations": _conversations(page), "events": events, "now": now,
+            "next_event": upcoming[0] if upcoming else None}
 
 
-def hub_sections(request, customer):
-    sections = {"latest_message": customer_latest_message(request.user, customer)}
-    sections.update(communications_section(request, customer))
+def hub_sections(request, customer, *, domains, contacts):
+    sections = communications_section(request, customer, domains=domains, contacts=contacts)
+    page = sections["message_page"]
+    # The newest visible message leads page 1 of the same ordering: no second query for the "last email" line.
+    if page.number == 1 and page.object_list:
+        sections["latest_message"] = page.object_list[0]
+    else:
+        sections["latest_message"] = customer_latest_message(request.user, customer)
     from security.selectors import posture_for_hub  # composition point: never imported at module level
     sections.update(posture_for_hub(customer))
     return sections

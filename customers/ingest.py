@@ -8,6 +8,8 @@ one per item) and is idempotent: replaying a page changes nothing.
 """
 
 import hashlib
+import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +23,7 @@ from .communications import (
     MessageHolder,
     MessageParticipant,
 )
-from .domains import DomainIndex
+from .domains import DomainIndex, address_normalise
 from .models import Contact, CustomerDomain, OwnDomain
 
 # Keeps IN (...) lists below every backend's bound parameter limit.
@@ -45,13 +47,16 @@ class CustomerMatcher:
 
     def customer_for_attendee(self, address):
         customer_id = self.domains.customer_for_address(address)
-        return customer_id if customer_id is not None else self.contacts.get(address)
+        return customer_id if customer_id is not None else self.contacts.get(address_normalise(address))
+
+    def is_customer_domain(self, domain):
+        return self.domains.customer_for_domain(domain) is not None
 
 
 def customer_matcher_build():
     pairs = sorted(CustomerDomain.objects.values_list("domain", "customer_id"))
     contacts = {
-        email.strip().lower(): customer_id for email, customer_id in Contact.objects.values_list("email", "customer_id")
+        address_normalise(email): customer_id for email, customer_id in Contact.objects.values_list("email", "customer_id")
     }
     fingerprint = hashlib.sha256("\n".join(domain for domain, _ in pairs).encode()).hexdigest()
     return CustomerMatcher(domains=DomainIndex(pairs), contacts=contacts, fingerprint=fingerprint)
@@ -104,66 +109,75 @@ class EventRow:
     customer_ids: frozenset = frozenset()
 
 
-# received_at is not among them: copies in other mailboxes arrive seconds
-# apart, and the customer links (which carry it for the hub's index) are
-# written once, so the first copy's time stays on both.
-MESSAGE_UPDATE_FIELDS = [
-    "conversation_id", "subject", "preview", "from_name", "from_address", "sent_at", "direction", "updated_at",
-]
-EVENT_UPDATE_FIELDS = [
-    "subject", "preview", "starts_at", "ends_at", "is_all_day", "is_cancelled", "location", "organizer_name",
-    "organizer_address", "online_meeting_url", "updated_at",
-]
+def message_identity(row):
+    """The key copies merge on: the sender-chosen id plus everything the
+    Message row shows, so a copy that reuses a Message-ID but differs in
+    sender, sent time, subject or conversation is another message, never an
+    update of this one."""
+    sent = row.sent_at.isoformat() if row.sent_at else ""
+    return _identity(row.internet_message_id, row.from_address, row.from_name, sent, row.subject, row.conversation_id)
+
+
+def event_identity(row):
+    """Likewise for events: the uid plus the organizer and everything the hub shows."""
+    return _identity(row.ical_uid, row.organizer_address, row.starts_at.isoformat(), row.ends_at.isoformat(),
+                     row.subject, row.location, row.online_meeting_url, row.is_all_day, row.is_cancelled)
+
+
+def _identity(*parts):
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 # ------------------------------------------------------------------ messages
 
 
-def messages_upsert(*, rows):
-    """Write one page of kept messages: 4 queries whatever the page size.
+def messages_upsert(*, rows, matcher):
+    """Write one page of kept messages: 6 queries whatever the page size (two
+    more when a copy changed identity and left a message without holders).
 
-    One Message per internetMessageId (a copy in another mailbox only adds a
-    holder); participants and customer links are the union over all copies,
-    because the sender's copy carries bcc and a colleague's copy does not."""
+    Messages are content-addressed (message_identity), so an existing one is
+    never updated, only linked to; each copy (holder) carries its own
+    participants, preview and direction, replaced whenever Graph sends it again."""
     if not rows:
         return 0
-    merged = {}
-    for row in rows:
-        known = merged.get(row.internet_message_id)
-        if known is None:
-            merged[row.internet_message_id] = (row, set(row.participants), set(row.customer_ids))
-        else:
-            known[1].update(row.participants)
-            known[2].update(row.customer_ids)
-    messages = [
-        Message(
-            internet_message_id=key, conversation_id=row.conversation_id, subject=row.subject, preview=row.preview,
-            from_name=row.from_name, from_address=row.from_address, sent_at=row.sent_at, received_at=row.received_at,
-            direction=row.direction,
-        )
-        for key, (row, _people, _customers) in merged.items()
+    rows = list({(row.mailbox, row.graph_id): row for row in rows}.values())  # the last copy of a replayed item wins
+    keyed = [(message_identity(row), row) for row in rows]
+    messages = {}
+    for key, row in keyed:
+        messages.setdefault(key, Message(
+            identity=key, internet_message_id=row.internet_message_id, conversation_id=row.conversation_id,
+            subject=row.subject, from_name=row.from_name, from_address=row.from_address, sent_at=row.sent_at,
+            received_at=row.received_at,
+        ))
+    earlier = _held_by(MessageHolder, "message_id", rows)
+    Message.objects.bulk_create(list(messages.values()), ignore_conflicts=True)
+    ids = _ids_by_key(Message, "identity", list(messages))
+    holders = [
+        MessageHolder(message_id=ids[key], mailbox=row.mailbox, graph_id=row.graph_id, folder=row.folder,
+                      direction=row.direction, preview=row.preview, web_link=row.web_link)
+        for key, row in keyed
     ]
-    Message.objects.bulk_create(
-        messages, update_conflicts=True, unique_fields=["internet_message_id"], update_fields=MESSAGE_UPDATE_FIELDS
-    )
-    ids = _ids_after_upsert(Message, messages, "internet_message_id")
-    holders = {}
-    for row in rows:  # the last copy of a replayed item wins, as Graph's order says
-        holders[(row.mailbox, row.graph_id)] = MessageHolder(
-            message_id=ids[row.internet_message_id], mailbox=row.mailbox, graph_id=row.graph_id, folder=row.folder,
-            web_link=row.web_link,
-        )
-    MessageHolder.objects.bulk_create(
-        list(holders.values()), update_conflicts=True, unique_fields=["mailbox", "graph_id"],
-        update_fields=["message", "folder", "web_link"],
-    )
-    participants, links = [], []
-    for key, (row, people, customers) in merged.items():
-        message_id = ids[key]
-        participants += [MessageParticipant(message_id=message_id, role=r, address=a, name=n) for r, a, n in people]
-        links += [MessageCustomer(message_id=message_id, customer_id=c, received_at=row.received_at) for c in customers]
+    holder_ids = _holders_upsert(MessageHolder, holders, ["message", "folder", "direction", "preview", "web_link"])
+    _delete_where(MessageParticipant, "holder_id", holder_ids.values())
+    participants, links = [], {}
+    for key, row in keyed:
+        holder_id, message_id = holder_ids[(row.mailbox, row.graph_id)], ids[key]
+        participants += [
+            MessageParticipant(holder_id=holder_id, message_id=message_id, role=role, address=address, name=name)
+            for role, address, name in row.participants
+        ]
+        for customer_id in row.customer_ids:
+            links.setdefault((message_id, customer_id), MessageCustomer(
+                message_id=message_id, customer_id=customer_id, received_at=messages[key].received_at))
     MessageParticipant.objects.bulk_create(participants, ignore_conflicts=True)
-    MessageCustomer.objects.bulk_create(links, ignore_conflicts=True)
+    MessageCustomer.objects.bulk_create(list(links.values()), ignore_conflicts=True)
+    now_holds = {(row.mailbox, row.graph_id): ids[key] for key, row in keyed}
+    moved = {message_id for copy, message_id in earlier.items() if now_holds[copy] != message_id}
+    if moved:  # a copy Graph sent again with another subject (a draft, an edit): its old message may be orphaned
+        messages_delete_orphans(message_ids=moved)
+    if earlier:  # copies synced before may have lost a customer since: links follow what the copies say now
+        links_refresh(MessageCustomer, MessageParticipant, "message_id", set(earlier.values()) | set(now_holds.values()),
+                      matcher.customer_for_address)
     return len(holders)
 
 
@@ -206,50 +220,57 @@ def messages_delete_orphans(*, message_ids=None):
 # ------------------------------------------------------------------ events
 
 
-def events_upsert(*, rows):
-    """Write one page of kept events: 6 queries whatever the page size.
+def events_upsert(*, rows, matcher):
+    """Write one page of kept events: 6 queries whatever the page size (two
+    more when a meeting changed and its copies moved to a new identity).
 
-    Attendees and responses change over an event's life, so an event's
-    participants and customer links are replaced, not merged."""
+    Events are content-addressed (event_identity): when an organizer moves or
+    renames a meeting, each copy moves to the new event as Graph sends it,
+    and the old one goes once no copy holds it. Attendees and responses are
+    the copy's own and replaced on every sync of that copy."""
     if not rows:
         return 0
-    merged = {row.ical_uid: row for row in rows}
-    events = [
-        Event(
-            ical_uid=key, subject=row.subject, preview=row.preview, starts_at=row.starts_at, ends_at=row.ends_at,
+    rows = list({(row.mailbox, row.graph_id): row for row in rows}.values())
+    keyed = [(event_identity(row), row) for row in rows]
+    events = {}
+    for key, row in keyed:
+        events.setdefault(key, Event(
+            identity=key, ical_uid=row.ical_uid, subject=row.subject, starts_at=row.starts_at, ends_at=row.ends_at,
             is_all_day=row.is_all_day, is_cancelled=row.is_cancelled, location=row.location,
             organizer_name=row.organizer_name, organizer_address=row.organizer_address,
             online_meeting_url=row.online_meeting_url,
-        )
-        for key, row in merged.items()
+        ))
+    earlier = _held_by(EventHolder, "event_id", rows)
+    Event.objects.bulk_create(list(events.values()), ignore_conflicts=True)
+    ids = _ids_by_key(Event, "identity", list(events))
+    holders = [
+        EventHolder(event_id=ids[key], mailbox=row.mailbox, graph_id=row.graph_id,
+                    series_master_id=row.series_master_id, preview=row.preview, web_link=row.web_link)
+        for key, row in keyed
     ]
-    Event.objects.bulk_create(events, update_conflicts=True, unique_fields=["ical_uid"], update_fields=EVENT_UPDATE_FIELDS)
-    ids = _ids_after_upsert(Event, events, "ical_uid")
-    holders = {
-        (row.mailbox, row.graph_id): EventHolder(
-            event_id=ids[row.ical_uid], mailbox=row.mailbox, graph_id=row.graph_id,
-            series_master_id=row.series_master_id, web_link=row.web_link,
-        )
-        for row in rows
-    }
-    EventHolder.objects.bulk_create(
-        list(holders.values()), update_conflicts=True, unique_fields=["mailbox", "graph_id"],
-        update_fields=["event", "series_master_id", "web_link"],
-    )
-    event_ids = list(ids.values())
-    _delete_where(EventParticipant, "event_id", event_ids)
-    _delete_where(EventCustomer, "event_id", event_ids)
-    participants, links = [], []
-    for key, row in merged.items():
-        event_id = ids[key]
+    holder_ids = _holders_upsert(EventHolder, holders, ["event", "series_master_id", "preview", "web_link"])
+    _delete_where(EventParticipant, "holder_id", holder_ids.values())
+    participants, links = [], {}
+    for key, row in keyed:
+        holder_id, event_id = holder_ids[(row.mailbox, row.graph_id)], ids[key]
         unique = {(role, address): (name, response) for role, address, name, response in row.participants}
         participants += [
-            EventParticipant(event_id=event_id, role=role, address=address, name=name, response=response)
+            EventParticipant(holder_id=holder_id, event_id=event_id, role=role, address=address, name=name,
+                             response=response)
             for (role, address), (name, response) in unique.items()
         ]
-        links += [EventCustomer(event_id=event_id, customer_id=c, starts_at=row.starts_at) for c in row.customer_ids]
+        for customer_id in row.customer_ids:
+            links.setdefault((event_id, customer_id), EventCustomer(
+                event_id=event_id, customer_id=customer_id, starts_at=row.starts_at))
     EventParticipant.objects.bulk_create(participants, ignore_conflicts=True)
-    EventCustomer.objects.bulk_create(links, ignore_conflicts=True)
+    EventCustomer.objects.bulk_create(list(links.values()), ignore_conflicts=True)
+    now_holds = {(row.mailbox, row.graph_id): ids[key] for key, row in keyed}
+    moved = {event_id for copy, event_id in earlier.items() if now_holds[copy] != event_id}
+    if moved:
+        events_delete_orphans(event_ids=moved)
+    if earlier:  # an organizer may have dropped the customer's attendees since the last read
+        links_refresh(EventCustomer, EventParticipant, "event_id", set(earlier.values()) | set(now_holds.values()),
+                      matcher.customer_for_attendee)
     return len(holders)
 
 
@@ -294,19 +315,60 @@ def holders_forget_mailboxes(*, upns):
     return messages_delete_orphans(message_ids=message_ids), events_delete_orphans(event_ids=event_ids)
 
 
+def links_refresh(link_model, participant_model, fk, item_ids, customer_for):
+    """Make the customer links of these messages or events what their copies'
+    participants say now (customer_for: the sync's matching rule), dropping
+    links no copy supports any more. Items no copy links to any customer are
+    returned (for callers that delete them); links are never added here."""
+    unlinked = []
+    for chunk in _chunks(sorted(item_ids)):
+        wanted = defaultdict(set)
+        for item_id, address in participant_model.objects.filter(**{f"{fk}__in": chunk}).values_list(fk, "address"):
+            customer_id = customer_for(address)
+            if customer_id is not None:
+                wanted[item_id].add(customer_id)
+        links = link_model.objects.filter(**{f"{fk}__in": chunk}).values_list("id", fk, "customer_id")
+        stale = [link_id for link_id, item_id, customer_id in links if customer_id not in wanted[item_id]]
+        if stale:
+            link_model.objects.filter(id__in=stale).delete()
+        unlinked += [item_id for item_id in chunk if not wanted[item_id]]
+    return unlinked
+
+
 # ------------------------------------------------------------------ helpers
 
 
-def _ids_after_upsert(model, objs, key_field):
-    """key -> pk. PostgreSQL and SQLite >= 3.35 return the pk of inserted and
-    updated rows alike (RETURNING); otherwise read them back in one query."""
-    if all(obj.pk for obj in objs):
-        return {getattr(obj, key_field): obj.pk for obj in objs}
-    keys = [getattr(obj, key_field) for obj in objs]
+def _held_by(holder_model, target_column, rows):
+    """(mailbox, graph id) -> the message or event id each copy pointed at before this page."""
+    by_mailbox = {}
+    for row in rows:
+        by_mailbox.setdefault(row.mailbox, []).append(row.graph_id)
+    held = {}
+    for mailbox, graph_ids in by_mailbox.items():  # one mailbox per page in practice: one query
+        for chunk in _chunks(graph_ids):
+            found = holder_model.objects.filter(mailbox=mailbox, graph_id__in=chunk)
+            held.update(((mailbox, graph_id), target) for graph_id, target in found.values_list("graph_id", target_column))
+    return held
+
+
+def _ids_by_key(model, key_field, keys):
+    """key -> pk for rows just inserted or already there (ignore_conflicts returns no pks)."""
     ids = {}
     for chunk in _chunks(keys):
         ids.update(model.objects.filter(**{f"{key_field}__in": chunk}).values_list(key_field, "id"))
     return ids
+
+
+def _holders_upsert(holder_model, holders, update_fields):
+    """Insert or update copies by (mailbox, graph id); returns (mailbox, graph id) -> holder pk.
+    PostgreSQL and SQLite >= 3.35 return the pk of inserted and updated rows alike
+    (RETURNING); otherwise they are read back."""
+    holder_model.objects.bulk_create(holders, update_conflicts=True, unique_fields=["mailbox", "graph_id"],
+                                     update_fields=update_fields)
+    if all(holder.pk for holder in holders):
+        return {(holder.mailbox, holder.graph_id): holder.pk for holder in holders}
+    rows = [holder_model(mailbox=h.mailbox, graph_id=h.graph_id) for h in holders]
+    return {copy: holder_id for copy, holder_id in _held_by(holder_model, "id", rows).items()}
 
 
 def _chunks(items, size=CHUNK):

@@ -3,6 +3,8 @@
 from django.db import models
 from django.db.models.functions import Lower
 
+from .domains import domain_problem
+
 
 class Customer(models.Model):
     name = models.CharField(max_length=200)
@@ -30,6 +32,11 @@ class CustomerDomain(models.Model):
 
     def __str__(self):
         return self.domain
+
+    @property
+    def problem(self):
+        """Why this stored domain matches no mail (saved before a rule existed), or ""."""
+        return domain_problem(self.domain)
 
 
 class Contact(models.Model):

@@ -1,13 +1,12 @@
 """Keeps stored communications in step with the customer list and the retention period."""
 
-from collections import defaultdict
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from .communications import Event, EventCustomer, EventParticipant, Message, MessageCustomer, MessageParticipant
-from .ingest import CHUNK, _chunks, _delete_ids, customer_matcher_build
+from .ingest import CHUNK, _delete_ids, customer_matcher_build, links_refresh
 
 
 def communications_forget_unmatched(*, customer_ids=None):
@@ -30,23 +29,12 @@ def communications_forget_unmatched(*, customer_ids=None):
 
 def _forget(model, link_model, participant_model, fk, customer_for, customer_ids):
     if customer_ids is None:
-        candidates = list(model.objects.values_list("id", flat=True))
+        candidates = set(model.objects.values_list("id", flat=True))
     else:
         candidates = set(model.objects.filter(customer_links__isnull=True).values_list("id", flat=True))
         if customer_ids:
             candidates |= set(link_model.objects.filter(customer_id__in=list(customer_ids)).values_list(fk, flat=True))
-        candidates = sorted(candidates)
-    doomed = []
-    for chunk in _chunks(candidates, CHUNK):
-        wanted = defaultdict(set)
-        for item_id, address in participant_model.objects.filter(**{f"{fk}__in": chunk}).values_list(fk, "address"):
-            customer_id = customer_for(address)
-            if customer_id is not None:
-                wanted[item_id].add(customer_id)
-        links = link_model.objects.filter(**{f"{fk}__in": chunk}).values_list("id", fk, "customer_id")
-        stale_links = [link_id for link_id, item_id, customer_id in links if customer_id not in wanted[item_id]]
-        link_model.objects.filter(id__in=stale_links).delete()
-        doomed += [item_id for item_id in chunk if not wanted[item_id]]
+    doomed = links_refresh(link_model, participant_model, fk, candidates, customer_for)
     return _delete_ids(model, doomed)
 
 

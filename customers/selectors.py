@@ -2,9 +2,10 @@
 summary line and body request goes through.
 
 Admins see every matched communication. Members and viewers see only items
-whose participant list contains their own work email. The rule lives in
-`_took_part_in_message` (through `messages_visible`) and `events_visible`
-and nowhere else.
+held in a copy whose own participant list contains their work email, and
+only through such copies: its preview, its participants, its body. The rule
+lives in `_took_part_in_message` (through `messages_visible`),
+`events_visible` and `copies_visible` and nowhere else.
 """
 
 from datetime import timedelta
@@ -14,12 +15,13 @@ from django.utils import timezone
 
 from vectis.models import Role
 
+from .domains import address_normalise
+
 from .communications import (
     Event,
     EventParticipant,
     Message,
     MessageCustomer,
-    MessageHolder,
     MessageParticipant,
 )
 
@@ -28,12 +30,17 @@ EVENTS_PAST_DAYS = 7
 EVENTS_AHEAD_DAYS = 14
 
 
+def user_address(user):
+    return address_normalise(user.work_email)
+
+
 def _took_part_in_message(user, message):
     """The access rule for messages: None for admins (they see all), else the
-    condition "this user is a participant of `message`" (an OuterRef)."""
+    condition "a copy of `message` names this user among its own participants"
+    (an OuterRef; every participant row belongs to exactly one copy)."""
     if user.role == Role.ADMIN:
         return None
-    return Exists(MessageParticipant.objects.filter(message=message, address=user.work_email.lower()))
+    return Exists(MessageParticipant.objects.filter(message=message, address=user_address(user)))
 
 
 def messages_visible(user):
@@ -46,8 +53,30 @@ def events_visible(user):
     events = Event.objects.all()
     if user.role == Role.ADMIN:
         return events
-    took_part = EventParticipant.objects.filter(event=OuterRef("pk"), address=user.work_email.lower())
+    took_part = EventParticipant.objects.filter(event=OuterRef("pk"), address=user_address(user))
     return events.filter(Exists(took_part))
+
+
+def copies_visible(user, item):
+    """The copies (holders) of a message or event this user may see, their own
+    mailbox's first, each with `people`: its own participant list. Admins see
+    every copy; others those whose own participant list names them. Reads the
+    participants the hub prefetched (`participant_rows`, each with its copy),
+    else one query."""
+    rows = getattr(item, "participant_rows", None)
+    if rows is None:
+        rows = item.participants.select_related("holder").order_by("role", "id")
+    copies = {}
+    for row in rows:
+        copy, people = copies.setdefault(row.holder_id, (row.holder, []))
+        people.append(row)
+    for copy, people in copies.values():
+        copy.people = people
+    me = user_address(user)
+    visible = sorted((copy for copy, _ in copies.values()), key=lambda copy: (copy.mailbox != me, copy.mailbox))
+    if user.role == Role.ADMIN:
+        return visible
+    return [copy for copy in visible if any(person.address == me for person in copy.people)]
 
 
 def customer_messages(user, customer, *, since=None):
@@ -66,10 +95,10 @@ def customer_recent_messages(user, customer, *, now=None):
     since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
     return (
         customer_messages(user, customer, since=since)
-        .prefetch_related(
-            Prefetch("participants", queryset=MessageParticipant.objects.order_by("role", "id")),
-            Prefetch("holders", queryset=MessageHolder.objects.order_by("mailbox")),
-        )
+        .prefetch_related(Prefetch(
+            "participants", to_attr="participant_rows",
+            queryset=MessageParticipant.objects.select_related("holder").order_by("role", "id"),
+        ))
     )
 
 
@@ -96,7 +125,10 @@ def customer_events(user, customer, *, now=None):
                 customer_links__starts_at__gte=now - timedelta(days=EVENTS_PAST_DAYS),
                 customer_links__starts_at__lt=now + timedelta(days=EVENTS_AHEAD_DAYS))
         .order_by("customer_links__starts_at", "id")
-        .prefetch_related(Prefetch("participants", queryset=EventParticipant.objects.order_by("role", "id")))
+        .prefetch_related(Prefetch(
+            "participants", to_attr="participant_rows",
+            queryset=EventParticipant.objects.select_related("holder").order_by("role", "id"),
+        ))
     )
 
 

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from audit.log import audit_log
 
-from .domains import DomainError, domain_candidates, domain_display, domain_normalise
+from .domains import DomainError, address_normalise, domain_candidates, domain_display, domain_normalise
 from .models import Contact, Customer, CustomerDomain, OwnDomain
 
 
@@ -95,7 +95,7 @@ def domain_remove(*, actor, domain_row, request=None):
 
 
 def contact_add(*, actor, customer, name, email, request=None):
-    contact = Contact.objects.create(customer=customer, name=name.strip(), email=email.strip().lower())
+    contact = Contact.objects.create(customer=customer, name=name.strip(), email=address_normalise(email))
     audit_log(actor=actor, action="contact.add", target=contact, customer_id=customer.pk,
               details={"email": contact.email}, request=request)
     return contact

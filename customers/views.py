@@ -156,15 +156,21 @@ def customer_import(request):
 @require_role()
 def customer_hub(request, customer_id):
     customer = get_object_or_404(Customer, pk=customer_id)
+    # Read once: the page lists them and the hub's "is this address the customer's?" rule uses them.
+    domains, contacts = list(customer.domains.all()), list(customer.contacts.all())
     if request.htmx and request.GET.get("page"):
         # The Communications list pages in place.
-        return render(request, "customers/_messages.html", {"customer": customer, **communications_section(request, customer)})
-    context = {"customer": customer, "domains": customer.domains.all(), "contacts": customer.contacts.all()}
-    context.update(hub_sections(request, customer))
+        section = communications_section(request, customer, domains=domains, contacts=contacts)
+        return render(request, "customers/_messages.html", {"customer": customer, **section})
+    context = {"customer": customer, "domains": domains, "contacts": contacts}
+    context.update(hub_sections(request, customer, domains=domains, contacts=contacts))
     return render(request, "customers/hub.html", context)
 
 
+# POST: a body fetch calls Graph and writes an audit row, so a link or image
+# on another site must not be able to trigger one (htmx sends the CSRF token).
 @require_role()
+@require_POST
 @never_cache
 def message_body(request, customer_id, message_id):
     customer = get_object_or_404(Customer, pk=customer_id)
@@ -173,6 +179,7 @@ def message_body(request, customer_id, message_id):
 
 
 @require_role()
+@require_POST
 @never_cache
 def event_body(request, customer_id, event_id):
     customer = get_object_or_404(Customer, pk=customer_id)
@@ -189,7 +196,9 @@ def _body_response(request, customer, kind, item, item_id):
         raise Http404("No such item")
     from integrations.bodies import BodyUnavailable, body_fetch  # the view layer is where customers meets integrations
 
-    holders = list(item.holders.order_by("mailbox"))
+    # Only through a copy this user may see, their own mailbox's first: never
+    # another holder's copy of a message that merely shares its ids.
+    holders = selectors.copies_visible(request.user, item)
     ids = {"kind": kind, "internet_message_id": getattr(item, "internet_message_id", None),
            "ical_uid": getattr(item, "ical_uid", None)}
     ids = {k: v for k, v in ids.items() if v is not None}

@@ -97,12 +97,13 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
 
 
 def own_domains_refresh(connection):
-    """The MSP's own domains: those of its technician mailboxes and the tenant's verified domains."""
-    wanted = {address_domain(upn): "mailboxes" for upn in connection.mailboxes if address_domain(upn)}
-    for domain in connection.verified_domains or []:
-        wanted.setdefault(domain.lower(), "tenant")
-    for domain, source in wanted.items():
-        OwnDomain.objects.update_or_create(domain=domain, defaults={"source": source})
+    """The MSP's own domains: those of its technician mailboxes. Not the
+    tenant's verified domains: a tenant may verify its customers' domains
+    too, and mail from a customer would then be taken for the MSP's own."""
+    wanted = {address_domain(upn) for upn in connection.mailboxes if address_domain(upn)}
+    for domain in wanted:
+        OwnDomain.objects.update_or_create(domain=domain, defaults={"source": "mailboxes"})
+    OwnDomain.objects.filter(source="tenant").delete()
 
 
 def connection_record_test(*, connection, report):

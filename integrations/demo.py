@@ -22,6 +22,7 @@ CUSTOMER_NAMES = {
     "wingtip": "Wingtip Toys",
     "adatum": "Adatum Corporation",
     "litware": "Litware, Inc.",
+    "hostile-mail-test": "Hostile Mail Test (attack samples)",
 }
 EXTRA_CUSTOMERS = [  # customers with no Microsoft 365 activity, as every MSP has
     ("Alpine Ski House", "alpineskihouse.example"),

@@ -39,12 +39,13 @@ class PermissionCheck:
 @dataclass
 class MailboxCheck:
     upn: str
-    status: str  # found | not_found | no_mailbox | blocked | error
+    status: str  # found | not_found | no_mailbox | blocked | unreachable | error
     detail: str = ""
-    request_id: str = ""
+    request_id: str = ""  # labelled ids (error_ids)
 
-    LABELS = {"found": "found", "not_found": "not found", "no_mailbox": "no Exchange Online mailbox",
-              "blocked": "blocked by access policy", "error": "error"}
+    LABELS = {"found": "found", "not_found": "no such user", "no_mailbox": "user found · no mailbox",
+              "blocked": "user found · blocked by access policy", "unreachable": "user found · mailbox unreachable",
+              "error": "error"}
 
     @property
     def label(self):
@@ -57,7 +58,7 @@ class TestReport:
     headline: str = ""
     cause: str = ""
     fix: str = ""
-    request_id: str = ""
+    request_id: str = ""  # labelled ids (error_ids)
     tenant_name: str = ""
     verified_domains: list = field(default_factory=list)
     granted: set = field(default_factory=set)
@@ -127,29 +128,43 @@ def _checks(client, report, tenant_id, mailboxes):
 
 
 def _mailbox_check(client, upn):
+    """Two steps, reported apart: does the user exist, and does Exchange Online
+    serve its mailbox to this app. A failure names the step that failed."""
     try:
         user = client.mailbox_get(upn)
-        client.mailbox_probe(upn)
-    except errors.MailboxBlockedError as error:
-        return MailboxCheck(upn, "blocked", "Blocked by an Exchange application access policy: add this mailbox to "
-                            "the policy's group (or RBAC for Applications scope).", error.request_id or "")
-    except errors.MailboxNotFoundError as error:
-        if error.kind == "user":  # GET /users/{upn} itself answered 404: no such user
-            return MailboxCheck(upn, "not_found", "No user with this UPN in the tenant: check the spelling.",
-                                error.request_id or "")
-        return MailboxCheck(upn, "no_mailbox", "The user exists but has no Exchange Online mailbox (unlicensed, "
-                            "on-premises or soft-deleted).", error.request_id or "")
     except errors.NotFoundError as error:
         return MailboxCheck(upn, "not_found", "No user with this UPN in the tenant: check the spelling.",
-                            error.request_id or "")
+                            error_ids(error))
     except errors.GraphError as error:
-        return MailboxCheck(upn, "error", str(error), error.request_id or "")
+        return MailboxCheck(upn, "error", f"The user could not be looked up: {error.summary}.", error_ids(error))
+    found = f"User found ({user.get('displayName') or upn}), but the mailbox is not reachable: "
+    try:
+        client.mailbox_probe(upn)
+    except errors.MailboxBlockedError as error:
+        return MailboxCheck(upn, "blocked", found + "an Exchange application access policy blocks it. Add this "
+                            "mailbox to the policy's group (or RBAC for Applications scope).", error_ids(error))
+    except errors.NotFoundError as error:
+        why = f" ({error.code})" if error.code else ""
+        return MailboxCheck(upn, "no_mailbox", found + f"it has no Exchange Online mailbox{why}: unlicensed, "
+                            "on-premises or soft-deleted. License it or remove it from the list.", error_ids(error))
+    except errors.GraphError as error:
+        return MailboxCheck(upn, "unreachable", found + f"{error.summary}.", error_ids(error))
     return MailboxCheck(upn, "found", user.get("displayName") or "")
+
+
+def error_ids(error):
+    """Every id Microsoft support asks for, labelled as Microsoft names them:
+    Entra's trace and correlation ids, Graph's request and client-request ids."""
+    if error.trace_id or error.correlation_id:
+        pairs = [("trace id", error.trace_id), ("correlation id", error.correlation_id)]
+    else:
+        pairs = [("request-id", error.request_id), ("client-request-id", error.client_request_id)]
+    return " · ".join(f"{label} {value}" for label, value in pairs if value)
 
 
 def _failed(report, error):
     report.ok = False
-    report.request_id = error.request_id or error.client_request_id or ""
+    report.request_id = error_ids(error)
     report.cause, report.fix = _explain(error)
     report.headline = report.cause
     return report

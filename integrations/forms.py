@@ -5,17 +5,18 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from customers.domains import DomainIndex, address_domain
+from customers.domains import DomainIndex, address_domain, address_normalise
 from customers.models import CustomerDomain
 
 _MAILBOX_SPLIT = re.compile(r"[,;\s]+")
 
 
 def parse_mailboxes(text):
-    """Split on commas, semicolons and new lines; lowercase; keep first occurrence order."""
+    """Split on commas, semicolons and new lines; normalise (customers.domains.address_normalise);
+    keep first occurrence order."""
     seen = []
     for part in _MAILBOX_SPLIT.split(text or ""):
-        address = part.strip().strip("<>").lower()
+        address = address_normalise(part.strip().strip("<>"))
         if address and address not in seen:
             seen.append(address)
     return seen

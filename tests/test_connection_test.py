@@ -52,7 +52,8 @@ def test_wrong_secret(test_button, graph_sim):
     text, row = test_button(secret="not-the-right-secret-value")
     assert "client secret is wrong (AADSTS7000215)" in text
     assert "Certificates &amp; secrets" in text
-    assert "correlation id" in text and row.details["request_id"]
+    # Both of Entra's ids, labelled: support asks for the trace id and the correlation id.
+    assert "trace id " in text and "correlation id " in text and row.details["request_id"]
     assert row.details["ok"] is False
 
 
@@ -94,7 +95,7 @@ def test_directory_permission_missing_is_a_403_with_fix(test_button, graph_sim):
     graph_sim.simulator.faults.set("missing_permissions", missing=["Directory.Read.All"])
     text, _ = test_button()
     assert "403 Forbidden" in text and "Directory.Read.All" in text
-    assert "request / correlation id" in text
+    assert "For Microsoft support:" in text and "request-id " in text
 
 
 def test_each_mailbox_problem_is_told_apart(test_button, graph_sim):
@@ -108,6 +109,9 @@ def test_each_mailbox_problem_is_told_apart(test_button, graph_sim):
                                         "nobody@contoso-msp.example": "not_found"}
     assert "Exchange application access policy" in text
     assert "no Exchange Online mailbox" in text
+    # Each failure names its step: the user was found, and then what failed about its mailbox.
+    assert text.count("User found (") == 2 and "no such user" in text
+    assert "MailboxNotEnabledForRESTAPI" in text
 
 
 def test_network_failure(test_button, settings):

@@ -73,14 +73,14 @@ def test_member_cannot_fetch_a_body_they_did_not_take_part_in(client, synced, pe
     assert hidden is not None
     synced.sim.clear_requests()
     client.force_login(member)
-    response = client.get(reverse("customers:message_body", args=[customer.pk, hidden.pk]))
+    response = client.post(reverse("customers:message_body", args=[customer.pk, hidden.pk]))
     assert response.status_code == 404
     assert synced.sim.requests == []  # not even a token request
     row = AuditEvent.objects.filter(action="body.fetch").latest("id")
     assert row.actor == member and row.details["outcome"] == "refused" and row.target_id == str(hidden.pk)
     # A message id of another customer, through this customer's URL, is refused the same way.
     other = Message.objects.exclude(customer_links__customer=customer).first()
-    assert client.get(reverse("customers:message_body", args=[customer.pk, other.pk])).status_code == 404
+    assert client.post(reverse("customers:message_body", args=[customer.pk, other.pk])).status_code == 404
 
 
 def test_body_is_fetched_on_demand_sanitised_audited_and_stored_nowhere(client, synced, people, caplog):
@@ -90,7 +90,7 @@ def test_body_is_fetched_on_demand_sanitised_audited_and_stored_nowhere(client, 
     message = customer_messages(member, customer).first()
     synced.sim.clear_requests()
     client.force_login(member)
-    response = client.get(reverse("customers:message_body", args=[customer.pk, message.pk]))
+    response = client.post(reverse("customers:message_body", args=[customer.pk, message.pk]))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     body = response.content.decode()
@@ -118,14 +118,14 @@ def test_event_body_follows_the_same_rule(client, synced, people):
     assert mine is not None
     customer = EventCustomer.objects.filter(event=mine).first().customer
     client.force_login(member)
-    ok = client.get(reverse("customers:event_body", args=[customer.pk, mine.pk]))
+    ok = client.post(reverse("customers:event_body", args=[customer.pk, mine.pk]))
     assert ok.status_code == 200 and SENTINEL_PREFIX in ok.content.decode()
     from customers.models import Event
 
     hidden = Event.objects.filter(customer_links__customer=customer).exclude(participants__address=member.work_email).first()
     if hidden is not None:
         synced.sim.clear_requests()
-        assert client.get(reverse("customers:event_body", args=[customer.pk, hidden.pk])).status_code == 404
+        assert client.post(reverse("customers:event_body", args=[customer.pk, hidden.pk])).status_code == 404
         assert synced.sim.requests == []
 
 
@@ -141,7 +141,7 @@ def test_body_of_a_mailbox_removed_from_the_list_is_never_requested(client, sync
                     mailboxes=[m for m in connection.mailboxes if m != jane], secret_expires_on=None)
     synced.sim.clear_requests()
     client.force_login(admin)
-    assert client.get(reverse("customers:message_body", args=[customer.pk, only_jane.pk])).status_code == 404
+    assert client.post(reverse("customers:message_body", args=[customer.pk, only_jane.pk])).status_code == 404
     assert not [r for r in synced.sim.requests if jane in r["path"].lower()]
 
 
@@ -199,7 +199,7 @@ def test_an_undecryptable_secret_fails_the_body_fetch_cleanly(client, synced, pe
     admin, customer = people["admin"], busiest_customer()
     message = customer_messages(admin, customer).first()
     client.force_login(admin)
-    response = client.get(reverse("customers:message_body", args=[customer.pk, message.pk]))
+    response = client.post(reverse("customers:message_body", args=[customer.pk, message.pk]))
     assert response.status_code == 502
     assert "cannot be decrypted" in response.content.decode()
     row = AuditEvent.objects.filter(action="body.fetch").latest("id")

@@ -25,9 +25,9 @@ pytestmark = pytest.mark.django_db
 
 def message(n, customers, *, tech, days_ago=1):
     received = timezone.now() - timedelta(days=days_ago, minutes=n)
-    msg = Message.objects.create(internet_message_id=f"<m{n}@x>", subject=f"m{n}", received_at=received, direction="received")
-    MessageHolder.objects.create(message=msg, mailbox=tech, graph_id=f"g{n}", folder="inbox")
-    MessageParticipant.objects.create(message=msg, role="to", address=tech)
+    msg = Message.objects.create(identity=f"m{n}", internet_message_id=f"<m{n}@x>", subject=f"m{n}", received_at=received)
+    copy = MessageHolder.objects.create(message=msg, mailbox=tech, graph_id=f"g{n}", folder="inbox", direction="received")
+    MessageParticipant.objects.create(holder=copy, message=msg, role="to", address=tech)
     for customer in customers:
         MessageCustomer.objects.create(message=msg, customer=customer, received_at=received)
     return msg

@@ -101,16 +101,17 @@ def objects(db):
 def communications_for(customer, participant_emails):
     """One message and one event of `customer` in which every address took part."""
     now = timezone.now()
-    message = Message.objects.create(internet_message_id="<m1@northwind.example>", subject="VPN down",
-                                     received_at=now, direction="received")
+    message = Message.objects.create(identity="m1", internet_message_id="<m1@northwind.example>", subject="VPN down",
+                                     received_at=now)
     MessageCustomer.objects.create(message=message, customer=customer, received_at=now)
-    MessageHolder.objects.create(message=message, mailbox="jane@msp.example", graph_id="AAMk1", folder="inbox")
-    event = Event.objects.create(ical_uid="uid-1", subject="QBR", starts_at=now, ends_at=now)
+    copy = MessageHolder.objects.create(message=message, mailbox="jane@msp.example", graph_id="AAMk1", folder="inbox",
+                                        direction="received")
+    event = Event.objects.create(identity="e1", ical_uid="uid-1", subject="QBR", starts_at=now, ends_at=now)
     EventCustomer.objects.create(event=event, customer=customer, starts_at=now)
-    EventHolder.objects.create(event=event, mailbox="jane@msp.example", graph_id="AAMkE1")
+    event_copy = EventHolder.objects.create(event=event, mailbox="jane@msp.example", graph_id="AAMkE1")
     for address in participant_emails:
-        MessageParticipant.objects.create(message=message, role="to", address=address)
-        EventParticipant.objects.create(event=event, role="required", address=address)
+        MessageParticipant.objects.create(holder=copy, message=message, role="to", address=address)
+        EventParticipant.objects.create(holder=event_copy, event=event, role="required", address=address)
     return message, event
 
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 
-from customers.models import Message, MessageHolder
+from customers.models import MessageHolder
 from integrations.m365 import errors
 from integrations.m365.client import MESSAGE_FIELDS
 from integrations.models import MailboxState, SyncRun
@@ -105,7 +105,7 @@ def test_fill_in_asks_no_body_and_only_the_allowed_mailbox(kit):
     assert all("body" not in r["query"].get("$select", "").lower().split(",") for r in listing)
     assert {r["user"].lower() for r in kit.sim.requests if r["user"]} == {BUSY}
     assert all(r["status"] == 200 for r in kit.sim.requests)
-    assert not Message.objects.filter(preview__contains=SENTINEL_PREFIX).exists()
+    assert not MessageHolder.objects.filter(preview__contains=SENTINEL_PREFIX).exists()
 
 
 def test_listing_refuses_a_mailbox_off_the_list_before_any_request(kit):

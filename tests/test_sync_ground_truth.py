@@ -14,6 +14,7 @@ from customers.models import (
     EventParticipant,
     Message,
     MessageCustomer,
+    MessageHolder,
     MessageParticipant,
 )
 from integrations.models import MailboxState, SyncRun
@@ -30,12 +31,19 @@ def test_first_sync_stores_exactly_the_items_that_touch_a_customer(sync_kit):
 
     assert all(s["outcome"] == "success" for s in summaries)
     sync_kit.assert_ground_truth()
-    # The same message in two technician mailboxes is one Message with two holders.
+    # The same message in two technician mailboxes is one Message with two
+    # holders; a reused Message-ID from another sender (the hostile tenant has
+    # one) is two Messages.
     imids = [imid for _, _, imid in sync_kit.message_truth()]
     shared = {imid for imid in imids if imids.count(imid) > 1}
     assert shared, "the simulated tenant should copy some customer mail to a colleague"
-    for message in Message.objects.filter(internet_message_id__in=shared):
-        assert message.holders.count() == imids.count(message.internet_message_id)
+    merged = split = 0
+    for imid in shared:
+        messages = list(Message.objects.filter(internet_message_id=imid))
+        assert sum(m.holders.count() for m in messages) == imids.count(imid)
+        merged += len(messages) == 1
+        split += len(messages) > 1 and len({m.from_address for m in messages}) == len(messages)
+    assert merged >= 1 and split == 1
     # Every state row says where each folder stopped.
     for state in MailboxState.objects.all():
         assert state.inbox_delta_link and state.sentitems_delta_link and state.graph_user_id
@@ -47,18 +55,20 @@ def test_links_participants_and_direction_follow_the_graph_items(sync_kit):
     domains = sync_kit.domains()
     customers = {c.pk: c for c in Customer.objects.prefetch_related("domains")}
     for record in sync_kit.tenant.messages_touching(domains, mailboxes=sync_kit.mailboxes(), since=sync_kit.now - timedelta(days=14)):
-        message = Message.objects.get(internet_message_id=record.graph["internetMessageId"])
+        copy = MessageHolder.objects.get(mailbox=record.mailbox_upn.lower(), graph_id=record.id)
+        message = copy.message
+        assert message.internet_message_id == record.graph["internetMessageId"]
         addresses = {a.lower() for a in record.participants()}
         expected = {
             pk for pk, c in customers.items() if any(address_at(a, [d.domain for d in c.domains.all()]) for a in addresses)
         }
         assert set(message.customer_links.values_list("customer_id", flat=True)) == expected
-        stored = set(message.participants.values_list("address", flat=True))
-        assert stored <= addresses and stored  # bcc may come from another mailbox's copy only
+        # Each copy keeps exactly its own participant list: nothing from another mailbox's copy.
+        assert set(copy.participants.values_list("address", flat=True)) == addresses
         sender = record.graph["from"]["emailAddress"]["address"].lower()
         assert message.from_address == sender
         expected_direction = Direction.SENT if sender.endswith("@" + MSP) or record.folder == "sentitems" else Direction.RECEIVED
-        assert message.direction == expected_direction
+        assert copy.direction == expected_direction, (record.folder, sender)
         assert MessageCustomer.objects.filter(message=message, received_at=message.received_at).exists()
     assert not MessageParticipant.objects.filter(role__in=["sender", ""]).exists()
     # Events: organizer and attendees with responses, linked to their customers, times in UTC.
@@ -76,10 +86,11 @@ def test_recurring_occurrences_stay_separate_and_shared_meetings_are_one_event(s
     assert len(in_window) >= 2
     # One Event per occurrence even if the source repeats the series' iCalUId on each.
     assert len({Event.objects.get(holders__graph_id=r.id).pk for r in in_window}) == len(in_window)
-    by_uid = {}
+    by_uid = {}  # one meeting = one uid from one organizer (the hostile tenant reuses a uid from another)
     for record in sync_kit.tenant.all_events():
         if record.id in stored and record.graph.get("type") == "singleInstance":
-            by_uid.setdefault(record.graph["iCalUId"], set()).add(record.id)
+            organizer = record.graph["organizer"]["emailAddress"]["address"].lower()
+            by_uid.setdefault((record.graph["iCalUId"], organizer), set()).add(record.id)
     shared = [ids for ids in by_uid.values() if len(ids) > 1]
     assert shared, "some meetings sit in two technicians' calendars"
     for ids in shared:

@@ -37,7 +37,7 @@ def calendar_round(*, client, upn, ctx, run, on_page):
         run.kept += len(rows)
         run.dropped += len(page.changed) + page.skipped - len(rows)
         with transaction.atomic():
-            ingest.events_upsert(rows=rows)
+            ingest.events_upsert(rows=rows, matcher=ctx.matcher)
             on_page()
         kept_ids.update(row.graph_id for row in rows)
     with transaction.atomic():

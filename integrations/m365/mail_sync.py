@@ -121,7 +121,7 @@ class _PageWriter:
         if incremental:
             gone += dropped_ids  # an update that no longer touches a customer
         with transaction.atomic():
-            ingest.messages_upsert(rows=rows)
+            ingest.messages_upsert(rows=rows, matcher=self.ctx.matcher)
             run.removed += ingest.message_holders_remove(mailbox=self.upn, graph_ids=gone)
             self.on_page()
         if self.kept_ids is not None:
@@ -169,14 +169,18 @@ def message_row(record, *, mailbox, folder, ctx):
 
 
 def _direction(sender, *, mailbox, folder, ctx):
-    """Sent when it left the MSP: the sent-items folder, a technician mailbox or an own domain."""
+    """Of this copy: Sent when it left the MSP (the sent-items folder, or an inbox
+    copy from a technician or an own domain), Received otherwise. Own domains
+    never include a customer's (sync._context), so customer mail is Received."""
     if folder == "sentitems":
         return Direction.SENT
     address = sender.address if sender else None
     if address and (address == mailbox or address in ctx.technicians):
         return Direction.SENT
     domain = address_domain(address) if address else ""
-    if domain and any(candidate in ctx.own_domains for candidate in domain_candidates(domain)):
+    if domain and not ctx.matcher.is_customer_domain(domain) and any(
+        candidate in ctx.own_domains for candidate in domain_candidates(domain)
+    ):
         return Direction.SENT
     return Direction.RECEIVED
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from audit.log import audit_log
 from customers import ingest
-from customers.domains import address_domain
+from customers.domains import address_domain, address_normalise
 
 from ..connection import connection_get, current_mailboxes, graph_client_for
 from ..mailboxes import mailboxes_forget
@@ -146,10 +146,12 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
 
 
 def _context(*, now, connection):
-    technicians = frozenset(m.lower() for m in connection.mailboxes)
+    technicians = frozenset(address_normalise(m) for m in connection.mailboxes)
+    matcher = ingest.customer_matcher_build()
     own = set(ingest.own_domains()) | {address_domain(m) for m in technicians}
-    return SyncContext(now=now, matcher=ingest.customer_matcher_build(), own_domains=frozenset(own - {""}),
-                       technicians=technicians)
+    # A domain that is also a customer's is never the MSP's own: mail from it is the customer's.
+    own = {domain for domain in own if domain and not matcher.is_customer_domain(domain)}
+    return SyncContext(now=now, matcher=matcher, own_domains=frozenset(own), technicians=technicians)
 
 
 def _folder_run(*, client, state, folder, ctx, claim, full, resolve):

@@ -17,7 +17,7 @@ from .server import (
     SimulatedConnectionReset,
     serve,
 )
-from .tenant import SENTINEL_PREFIX, ItemRecord, Tenant, TenantSpec, UserRecord, address_at, build_tenant
+from .tenant import SENTINEL_PREFIX, SHOWCASE_HOSTILE_DOMAIN, ItemRecord, Tenant, TenantSpec, UserRecord, address_at, build_tenant
 
 __all__ = [
     "ALL_SIX",
@@ -30,6 +30,7 @@ __all__ = [
     "ItemRecord",
     "RunningSimulator",
     "SENTINEL_PREFIX",
+    "SHOWCASE_HOSTILE_DOMAIN",
     "SimulatedConnectionReset",
     "Tenant",
     "TenantSpec",

@@ -13,7 +13,7 @@ import random
 import uuid
 from datetime import timedelta
 
-from .tenant import RoleRecord, Tenant, UserRecord, address_at, iso_z, stable_hash
+from .tenant import SHOWCASE_HOSTILE_DOMAIN, RoleRecord, Tenant, UserRecord, address_at, iso_z, stable_hash
 
 HOSTILE_PAYLOADS = (
     "<script>alert(1)</script>",
@@ -55,6 +55,7 @@ COMPANY_NAMES = {
     "wingtip.example": "Wingtip Toys",
     "adatum.example": "Adatum Corporation",
     "litware.example": "Litware Inc",
+    "hostile-mail-test.example": "Hostile Mail Test",
 }
 GUEST_DOMAINS = ("freelance-mail.example", "partner-consulting.example")
 
@@ -269,7 +270,10 @@ def _users(tenant: Tenant) -> None:
             if (d_index + i) % 4 == 1:  # admins type UPNs in any case: matching must not care
                 upn = ".".join(p.capitalize() for p in local.split(".")) + "@" + host[0].upper() + host[1:]
             display = None
-            if hostile_left and rng.random() < spec.hostile_share * 3:
+            if spec.showcase:
+                if domain == SHOWCASE_HOSTILE_DOMAIN:
+                    display = f"{first} {HOSTILE_PAYLOADS[i % 3]} {last}"
+            elif hostile_left and rng.random() < spec.hostile_share * 3:
                 display = f"{first} {HOSTILE_PAYLOADS[hostile_left % 3]} {last}"
                 hostile_left -= 1
             graph = _user_graph(

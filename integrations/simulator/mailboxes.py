@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 from .directory import COMPANY_NAMES, FIRST_NAMES, HOSTILE_PAYLOADS, pick_share, rng_for
-from .tenant import MAIL_FOLDERS, ItemRecord, Tenant, UserRecord, email_address, graph_id, iso_z, parse_iso, stable_hash
+from .tenant import MAIL_FOLDERS, SHOWCASE_HOSTILE_DOMAIN, ItemRecord, Tenant, UserRecord, email_address, graph_id, iso_z, parse_iso, stable_hash
 
 # Senders of mail that touches no customer. Some are near misses that a
 # substring or "endswith without a dot" filter would wrongly accept.
@@ -25,6 +25,8 @@ OFF_CUSTOMER_CONTACTS = (
     ("Ana Brooks", "ana.brooks@notnorthwind.example"),
     ("Billing", "billing@fabrikam.example.invoices.example"),
     ("Lee Park", "lee.park@northwind-example.example"),
+    # Free mail under a public suffix: kept only if co.uk were a customer domain, which Vectis refuses.
+    ("Jo Smith", "jo.smith@hotmail.co.uk"),
 )
 CUSTOMER_SUBJECTS = (
     "VPN down at the {site} office",
@@ -69,6 +71,14 @@ PARAGRAPHS = (
 )
 
 
+def attacked(spec, picked: bool, customer_domain: str | None) -> bool:
+    """Does this item carry an attack string? Where the share picked it, or in
+    a showcase tenant only (and always) at the hostile test customer."""
+    if spec.showcase:
+        return customer_domain == SHOWCASE_HOSTILE_DOMAIN
+    return picked
+
+
 def populate_mailboxes(tenant: Tenant) -> None:
     for user in tenant.users:
         if user.has_mailbox:  # every mailbox exists, even if empty
@@ -111,14 +121,14 @@ def preview_of(greeting: str, paragraph: str) -> str:
 
 def _message_record(
     tenant: Tenant, user: UserRecord, folder: str, *, key, subject, sender, to, cc=(), bcc=(), when: datetime,
-    conversation_id, internet_id, paragraph, hostile_html="", sentinel=None, greeting="Hi,",
+    conversation_id, internet_id, paragraph, hostile_html="", sentinel=None, greeting="Hi,", sent: datetime | None = None,
 ) -> ItemRecord:
     mid = graph_id("AAMkAG", tenant.spec.seed, "msg", user.id, folder, key, length=140)
     sentinel = sentinel or tenant.next_sentinel()
     sender_r = _recipient(sender)
     signature = sender_r["emailAddress"]["name"]
-    content = html_body(greeting, paragraph, html.escape(signature), sentinel, hostile_html)
-    sent = when - timedelta(seconds=7)
+    content = html_body(greeting, paragraph, html.escape(signature), None if tenant.spec.showcase else sentinel, hostile_html)
+    sent = sent or when - timedelta(seconds=7)  # copies of one message share its sent time (the Date header)
     change_key = base64.b64encode(stable_hash("ck", mid, 0)[:18]).decode()
     graph = {
         "id": mid,
@@ -225,7 +235,7 @@ def _mail(tenant: Tenant) -> None:
                     if peers:
                         cc_tech = rng.choice(peers)
                         cc = cc + [cc_tech]
-            if n in hostile:
+            if attacked(spec, n in hostile, None if off_customer else contact.customer_domain):
                 payload = HOSTILE_PAYLOADS[n % len(HOSTILE_PAYLOADS)]
                 subject = f"{subject} {payload}"
                 hostile_html = f"<div>{payload}</div>"
@@ -244,7 +254,8 @@ def _mail(tenant: Tenant) -> None:
             if cc_tech is not None:
                 # The colleague's copy: another id, same internetMessageId, no bcc.
                 copy_when = when + timedelta(seconds=3)
-                rec2 = _message_record(tenant, cc_tech, "inbox", key=f"{key}-cc", **dict(common, when=copy_when))
+                rec2 = _message_record(tenant, cc_tech, "inbox", key=f"{key}-cc",
+                                       **dict(common, when=copy_when, sent=when - timedelta(seconds=7)))
                 pending.append((copy_when, rec2.id, cc_tech, "inbox", rec2))
 
     busy = [t for t in techs if t.has_mailbox][-1:] if spec.busy_inbox_messages > 0 else []
@@ -342,9 +353,11 @@ def _event_record(
     is_organizer = org_r["emailAddress"]["address"].lower() == owner.graph["mail"].lower()
     sentinel = sentinel or tenant.next_sentinel()
     paragraph = paragraph or "Agenda: review open tickets, upcoming changes and anything blocking the team."
-    content = html_body("Hello all,", html.escape(paragraph), html.escape(org_r["emailAddress"]["name"]), sentinel, hostile_html)
+    content = html_body("Hello all,", html.escape(paragraph), html.escape(org_r["emailAddress"]["name"]),
+                        None if tenant.spec.showcase else sentinel, hostile_html)
     join_url = (
-        f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{stable_hash(seed, 'join', key).hex()[:32]}%40thread.v2/0"
+        # One meeting, one link: every attendee's copy (and every occurrence) carries the organizer's.
+        f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{stable_hash(seed, 'join', ical_uid).hex()[:32]}%40thread.v2/0"
         if online else None
     )
     created = start - timedelta(days=3)
@@ -462,7 +475,7 @@ def _events(tenant: Tenant) -> None:
                 subject = "Canceled: " + subject
             online = not is_all_day and (location == "Microsoft Teams Meeting" or rng.random() < 0.2)
             hostile_html = ""
-            if n in hostile:
+            if attacked(spec, n in hostile, customer):
                 payload = HOSTILE_PAYLOADS[n % len(HOSTILE_PAYLOADS)]
                 subject = f"{subject} {payload}"
                 location = location or payload

@@ -32,6 +32,9 @@ def _default_anchor() -> datetime:
     return datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
 
 
+SHOWCASE_HOSTILE_DOMAIN = "hostile-mail-test.example"
+
+
 @dataclass(frozen=True)
 class TenantSpec:
     """Sizes and names of the fake tenant. Same spec => identical tenant.
@@ -73,6 +76,10 @@ class TenantSpec:
     disabled_share: float = 0.1
     mfa_registered_share: float = 0.75
     hostile_share: float = 0.05
+    # A tenant for people to look at (the demo): attack strings only at the
+    # SHOWCASE_HOSTILE_DOMAIN customer, where every item carries one, and no
+    # body sentinels. Tests keep the default: attacks anywhere, sentinels in every body.
+    showcase: bool = False
     mail_history_days: int = 20
     # A busy helpdesk inbox: this many extra messages in the last technician's
     # inbox, all inside the sync's 14-day look-back, about half of them from
@@ -517,9 +524,11 @@ def build_tenant(spec: TenantSpec | None = None) -> Tenant:
     """Generate a tenant from `spec` (defaults when None). Deterministic."""
     # Imported here: the generators build records defined in this module.
     from .directory import populate_directory
+    from .hostile import add_collisions
     from .mailboxes import populate_mailboxes
 
     tenant = Tenant(spec or TenantSpec())
     populate_directory(tenant)
     populate_mailboxes(tenant)
+    add_collisions(tenant)
     return tenant

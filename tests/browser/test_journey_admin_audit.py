@@ -34,7 +34,7 @@ def test_admin_finds_the_body_fetch_and_the_pack_download_with_the_audit_filters
     first = tess.page.locator("#message-list li.message").first
     first.locator("summary").click()
     expect(first.locator(".mail-body")).to_be_visible()
-    message_id = int(re.search(r"/messages/(\d+)/body/", first.locator("details").get_attribute("hx-get")).group(1))
+    message_id = int(re.search(r"/messages/(\d+)/body/", first.locator("details").get_attribute("hx-post")).group(1))
     holder = MessageHolder.objects.filter(message_id=message_id).order_by("mailbox").first()
 
     # ---- earlier: Audrey downloads the SOC 2 pack of the same customer

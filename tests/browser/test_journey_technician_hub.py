@@ -46,7 +46,7 @@ BODY_URL = re.compile(r"/customers/(\d+)/messages/(\d+)/body/")
 def message_ids_listed(page):
     """The message ids on the page, from each row's body link, in page order."""
     ids = []
-    for url in page.locator("#message-list li.message > details").evaluate_all("els => els.map(e => e.getAttribute('hx-get'))"):
+    for url in page.locator("#message-list li.message > details").evaluate_all("els => els.map(e => e.getAttribute('hx-post'))"):
         ids.append(int(BODY_URL.search(url).group(2)))
     return ids
 
@@ -85,13 +85,22 @@ def test_technician_sees_only_their_conversations_reads_a_body_and_hostile_mail_
     latest = customer_latest_message(tess, customer)
     expect(page.locator(".latest-line")).to_contain_text("last email")
     expect(page.locator(".latest-line")).to_contain_text(latest.subject)
+    # ... and who it was with: "last email from Liam Quintero (yours) · ..." or "last email to ...".
+    expect(page.locator(".latest-line")).to_contain_text(re.compile(r"last email (from|to) \S.* \(yours\) · "))
+    expect(page.locator("#communications")).to_contain_text("recorded in the audit log")
     expect(page.locator("#communications")).to_contain_text("only conversations you took part in")
     v.shot("hub")
 
     # Only her own conversations: every row names her, and the rows are exactly what the rule allows.
-    rows = page.locator("#message-list li.message")
+    rows = page.locator("#message-list ul.message-list > li.message")
     listed = message_ids_listed(page)
-    assert listed == [m.pk for m in mine[:20]]  # first page, newest first
+    # First page, newest conversation first; older messages of a conversation sit under its newest.
+    assert sorted(listed) == sorted(m.pk for m in mine[:20]) and listed[0] == mine[0].pk
+    by_pk = {m.pk: m for m in mine}
+    for lead in range(rows.count()):
+        row_ids = [int(BODY_URL.search(u).group(2)) for u in rows.nth(lead).locator("details").evaluate_all(
+            "els => els.map(e => e.getAttribute('hx-post'))")]
+        assert len({by_pk[pk].conversation_id for pk in row_ids}) == 1
     for n in range(rows.count()):
         assert me in participants_listed(rows.nth(n)), f"row {n} does not name {me}"
     took_part = set(MessageParticipant.objects.filter(address=me).values_list("message_id", flat=True))
@@ -99,10 +108,10 @@ def test_technician_sees_only_their_conversations_reads_a_body_and_hostile_mail_
 
     # Expand one: the body is fetched now, cleaned, and shown (the simulator's sentinel proves it is the real body).
     first = rows.first
-    holder = MessageHolder.objects.filter(message_id=listed[0]).order_by("mailbox").first()
+    holder = MessageHolder.objects.get(message_id=listed[0], mailbox=me)  # her own copy is the one read
     sentinel = world.tenant.find_message(holder.mailbox, holder.graph_id).sentinel
-    first.locator("summary").click()
-    body = first.locator(".mail-body")
+    first.locator("summary").first.click()
+    body = first.locator(".mail-body").first
     expect(body).to_contain_text(sentinel)
     assert body.locator("script, style, iframe, form, [style], [onerror], [onload], [onclick]").count() == 0
     v.shot("hub-message-expanded")

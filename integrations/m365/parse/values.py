@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from customers.domains import address_normalise
+
 
 # ---------------------------------------------------------------- primitives
 
@@ -110,7 +112,7 @@ def _zone(name: str):
 
 @dataclass(frozen=True)
 class Address:
-    address: str | None  # lowercased
+    address: str | None  # customers.domains.address_normalise: the form stored and matched everywhere
     name: str | None
 
 
@@ -118,11 +120,11 @@ def parse_address(value: Any) -> Address | None:
     """{"emailAddress": {"name", "address"}} (or the inner object) -> Address."""
     obj = _dict(value)
     inner = _dict(obj.get("emailAddress")) if "emailAddress" in obj else obj
-    address = _str(inner.get("address"))
+    address = address_normalise(_str(inner.get("address"))) or None
     name = _str(inner.get("name"))
     if address is None and name is None:
         return None
-    return Address(address=address.strip().lower() if address else None, name=name)
+    return Address(address=address, name=name)
 
 
 def _addresses(value: Any) -> list[Address]:

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
+from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, SHOWCASE_HOSTILE_DOMAIN, TenantSpec, build_tenant, serve
 
 
 class Command(BaseCommand):
@@ -30,7 +30,10 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         if not keep_data:
             call_command("flush", interactive=False, verbosity=0)
-        tenant = build_tenant(TenantSpec(seed=seed, busy_inbox_messages=DEMO_BUSY_INBOX_MESSAGES))
+        # Attack strings only at a clearly named test customer; no body sentinels for visitors.
+        domains = (*TenantSpec.__dataclass_fields__["customer_domains"].default, SHOWCASE_HOSTILE_DOMAIN)
+        tenant = build_tenant(TenantSpec(seed=seed, showcase=True, customer_domains=domains,
+                                         busy_inbox_messages=DEMO_BUSY_INBOX_MESSAGES))
         running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET))
         point_settings_at(running)
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")

@@ -223,7 +223,8 @@ def rows_for(report):
             ("sync", f"initial sync, {app['mailboxes']} mailboxes, kept messages/s (app, mail folders)",
              f"{app['kept_per_second_mail']:,} ({app['kept']:,} kept of {app['seen']:,} seen in {app['initial_mail_seconds']} s)"),
             ("sync", "initial sync, kept messages/s (floor: requests + json + COPY)",
-             f"{floor['kept_per_second']:,} ({floor['kept']:,} in {floor['seconds']} s: fetch+parse {floor['fetch_parse_filter_seconds']} s, COPY {floor['copy_seconds']} s)"),
+             f"{floor['kept_per_second']:,} ({floor['kept']:,} in {floor['seconds']} s: "
+             f"fetch+parse {floor['fetch_parse_filter_seconds']} s, COPY {floor['copy_seconds']} s)"),
             ("sync", "floor / app", f"{s['floor_over_app']}x (same rows: {s['same_rows']})"),
             ("sync", "initial sync, whole run incl. calendar", f"{app['initial_total_seconds']} s, {app['initial_graph_requests']} Graph requests"),
             ("sync", "incremental, nothing new: Graph requests per mailbox",

@@ -1,12 +1,12 @@
 """The frameworks and control rows an evidence pack covers, as data.
 
-Identifiers and titles are the official ones, as listed in
-shared/compliance-reference/controls.json (taken from the CISO Assistant
-framework libraries). CMMC objective text is quoted from the CMMC library
-(CC BY 4.0); HIPAA titles are the CFR's (public). SOC 2 criteria carry no
-title in the reference and their wording is AICPA copyright, so SOC 2 rows
-cite the identifier only and every `summary` here is our own short wording,
-never the criterion text.
+Identifiers and titles are the official ones, as listed in the CISO Assistant
+framework libraries (tests/fixtures/compliance/reference-controls.json holds
+the identifiers, titles and node URNs the tests check these rows against).
+CMMC objective text is quoted from the CMMC library (CC BY 4.0); HIPAA titles
+are the CFR's (public). SOC 2 criteria carry no title in the reference and
+their wording is AICPA copyright, so SOC 2 rows cite the identifier only and
+every `summary` here is our own short wording, never the criterion text.
 
 `check` names the function in evaluate.py that measures the row, so the
 mapping from control to measurement is readable in one place.

@@ -17,8 +17,8 @@ from io import BytesIO
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.timezone import override as timezone_override
 from django.utils.text import slugify
+from django.utils.timezone import override as timezone_override
 
 from .evaluate import Evaluation, evaluate_snapshot
 from .exports import PACK_FORMAT, collection_json, controls_csv, privileged_users_csv, users_csv

@@ -9,11 +9,11 @@ from django.utils.functional import cached_property
 from .domains import DomainIndex, address_normalise
 from .selectors import (
     copies_visible,
-    user_address,
     customer_events,
     customer_latest_message,
     customer_recent_message_count,
     customer_recent_messages,
+    user_address,
 )
 
 MESSAGES_PER_PAGE = 20

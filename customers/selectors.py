@@ -15,8 +15,6 @@ from django.utils import timezone
 
 from vectis.models import Role
 
-from .domains import address_normalise
-
 from .communications import (
     Event,
     EventParticipant,
@@ -24,6 +22,7 @@ from .communications import (
     MessageCustomer,
     MessageParticipant,
 )
+from .domains import address_normalise
 
 RECENT_DAYS = 14
 EVENTS_PAST_DAYS = 7

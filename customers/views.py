@@ -214,8 +214,11 @@ def _body_response(request, customer, kind, item, item_id):
               details={**ids, "outcome": "ok", "graph_id": holder.graph_id, "mailbox": holder.mailbox}, **target)
     load_images = request.GET.get("images") == "1"
     safe_html, blocked = body_sanitise(body.get("content"), content_type=body.get("contentType"), load_images=load_images)
+    # Every name the template reads is set: a failed lookup is logged at DEBUG
+    # (django.template) with the whole context, and this context holds the body.
     response = render(request, "customers/_body.html", {
         "customer": customer, "kind": kind, "item": item, "body_html": safe_html, "blocked_images": blocked,
+        "problem": None, "request_id": None,
     })
     response["Cache-Control"] = "no-store"
     return response

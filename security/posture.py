@@ -105,7 +105,7 @@ def posture_metrics(users):
     """The snapshot's metrics dict (keys documented on PostureSnapshot.metrics)."""
     users = list(users)
     reasons = [scope_reason(u) for u in users]
-    in_scope = [u for u, r in zip(users, reasons) if r == IN_SCOPE]
+    in_scope = [u for u, r in zip(users, reasons, strict=True) if r == IN_SCOPE]
     registered, not_registered, unknown = _mfa_counts(in_scope)
 
     privileged = [u for u in in_scope if u.is_privileged]
@@ -127,7 +127,7 @@ def posture_metrics(users):
         "coverage_pct": pct(registered, registered + not_registered),
         "privileged_total": sum(1 for u in users if u.is_privileged),
         "privileged_in_scope": len(privileged),
-        "privileged_out_of_scope": sum(1 for u, r in zip(users, reasons) if u.is_privileged and r != IN_SCOPE),
+        "privileged_out_of_scope": sum(1 for u, r in zip(users, reasons, strict=True) if u.is_privileged and r != IN_SCOPE),
         "privileged_mfa_registered": p_registered,
         "privileged_mfa_not_registered": p_not_registered,
         "privileged_mfa_unknown": p_unknown,

@@ -1,14 +1,55 @@
+import logging
+
 import pytest
+from django.test.utils import override_settings
 
-from vectis.models import Role, User
+from vectis.models import Role
 
-PASSWORD = "correct-horse-battery-staple"
+from .factories import make_user
+from .traces import cache_keys_clear
 
 
-def make_user(username, role, work_email=None, **extra):
-    return User.objects.create_user(
-        username=username, password=PASSWORD, work_email=work_email or f"{username}@msp.example", role=role, **extra
-    )
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hasher():
+    """Tests hash passwords with MD5: every make_user and sign-in would
+    otherwise spend PBKDF2's full work factor. Production settings are untouched."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache, so login-throttle counters and
+    cached values never carry from one test into the next."""
+    cache_keys_clear()
+    yield
+
+
+class AllLogs:
+    """What every logger said during a test: the formatted lines plus each
+    record's message and raw arguments (a value may hide in either)."""
+
+    def __init__(self, caplog):
+        self.caplog = caplog
+
+    @property
+    def records(self):
+        return self.caplog.records
+
+    @property
+    def text(self):
+        return "\n".join([self.caplog.text, *(r.getMessage() for r in self.records), *(repr(r.args) for r in self.records)])
+
+
+@pytest.fixture
+def all_logs(caplog):
+    """Every logger at DEBUG, including those the settings quieten (msal and
+    urllib3, whose DEBUG lines carry request details), for tests that promise
+    something never reaches a log."""
+    caplog.set_level(logging.DEBUG)
+    for name in {"msal", "urllib3", "requests", "celery", *logging.root.manager.loggerDict}:
+        caplog.set_level(logging.DEBUG, logger=name)
+    return AllLogs(caplog)
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from audit.models import AuditEvent
 from customers.models import Customer
 from vectis.models import User
 
-from .conftest import PASSWORD
+from .factories import PASSWORD
 
 
 def actions():

@@ -1,138 +1,53 @@
-"""Posture snapshots for the compliance tests, built directly from the keys
-documented on security.models.PostureSnapshot (the posture sync is not needed).
+"""The test factories (tests/factories.py) build snapshots with the real
+posture code; this checks the whole way round: a factory snapshot equals the
+one posture_collection_store writes for the same collected users."""
 
-The one test here checks that these rows and metrics have the same shape as
-what security.posture writes, so the compliance tests cannot drift from the
-real snapshots.
-"""
+from dataclasses import replace
+from datetime import datetime, timezone
 
-from datetime import date, datetime, timezone
+from security.models import PostureSnapshot
+from security.services import posture_collection_store
 
-import pytest
-
-GLOBAL_ADMIN = {"template_id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator"}
-EXCHANGE_ADMIN = {"template_id": "29232cdf-9323-42fd-ade2-1d097af3e4de", "name": "Exchange Administrator"}
-
-STRENGTH = {"fido2": "phishing_resistant", "windowsHelloForBusiness": "phishing_resistant",
-            "microsoftAuthenticatorPush": "standard", "softwareOneTimePasscode": "standard", "mobilePhone": "weak"}
-RANK = ["weak", "standard", "phishing_resistant"]
-
-PROVENANCE = {
-    "tenant_id": "6f1c2d3e-0000-4000-8000-00000000c0de",
-    "tenant_name": "Northwind Traders",
-    "graph_base_url": "https://graph.microsoft.com/v1.0",
-    "api_version": "v1.0",
-    "endpoints": ["GET /organization", "GET /users", "GET /reports/authenticationMethods/userRegistrationDetails",
-                  "GET /directoryRoles", "GET /directoryRoles/{id}/members"],
-    "permissions_granted": ["Directory.Read.All", "Reports.Read.All", "User.Read.All",
-                            "UserAuthenticationMethod.Read.All"],
-    "mfa_source": "report",
-    "report_unavailable_reason": "",
-    "collection_started": "2025-06-01T02:00:00+00:00",
-    "collection_finished": "2025-06-01T02:00:41+00:00",
-    "privileged_role_rule": [dict(GLOBAL_ADMIN, why="microsoft"), dict(EXCHANGE_ADMIN, why="msp")],
-    "app_version": "0.1.0",
-}
+from .factories import (
+    EXCHANGE_ADMIN,
+    GLOBAL_ADMIN,
+    PROVENANCE,
+    make_customer,
+    make_snapshot,
+    metrics_for,
+    observed_user,
+    population,
+    user,
+)
 
 
-def user(upn, name=None, *, mfa=True, roles=(), user_type="member", enabled=True, methods=None, source="report"):
-    """One PostureSnapshot.users entry. mfa: True, False or None (the data could not decide)."""
-    if methods is None:
-        methods = ["microsoftAuthenticatorPush"] if mfa else []
-    reason = "guest" if user_type == "guest" else ("disabled" if not enabled else "in_scope")
-    if mfa is None:
-        strongest = "unknown"
-    elif not mfa:
-        strongest = "none"
-    else:
-        strongest = max((STRENGTH.get(m, "standard") for m in methods), key=RANK.index, default="none")
-    return {
-        "graph_id": f"id-{upn}", "upn": upn, "display_name": name if name is not None else upn.split("@")[0].title(),
-        "user_type": user_type, "account_enabled": enabled, "in_scope": reason == "in_scope",
-        "scope_reason": reason, "mfa_registered": mfa, "method_types": list(methods) if mfa is not None else [],
-        "strongest": strongest, "mfa_source": source if mfa is not None else "", "privileged_roles": [dict(r) for r in roles],
-    }
-
-
-def metrics_for(users):
-    """The stored metrics a snapshot would carry (the count keys the pack cross-checks)."""
-    in_scope = [u for u in users if u["in_scope"]]
-    privileged = [u for u in in_scope if u["privileged_roles"]]
-
-    def count(rows, value):
-        return sum(1 for u in rows if u["mfa_registered"] is value)
-
-    return {
-        "users_total": len(users), "in_scope": len(in_scope),
-        "excluded_guests": sum(1 for u in users if u["scope_reason"] == "guest"),
-        "excluded_disabled": sum(1 for u in users if u["scope_reason"] == "disabled"),
-        "mfa_registered": count(in_scope, True), "mfa_not_registered": count(in_scope, False),
-        "mfa_unknown": count(in_scope, None),
-        "privileged_total": sum(1 for u in users if u["privileged_roles"]),
-        "privileged_in_scope": len(privileged),
-        "privileged_mfa_registered": count(privileged, True),
-        "privileged_mfa_not_registered": count(privileged, False),
-        "privileged_mfa_unknown": count(privileged, None),
-    }
-
-
-def make_snapshot(customer, users, *, taken_on=date(2025, 6, 1), as_of=None, provenance=None, metrics=None):
-    from security.models import PostureSnapshot
-
-    return PostureSnapshot.objects.create(
-        customer=customer, taken_on=taken_on,
-        as_of=as_of or datetime(taken_on.year, taken_on.month, taken_on.day, 2, 0, 41, tzinfo=timezone.utc),
-        users=users, metrics=metrics if metrics is not None else metrics_for(users),
-        provenance=dict(PROVENANCE) if provenance is None else provenance,
-    )
-
-
-# --- known populations --------------------------------------------------------
-
-def all_covered():
-    return [
-        user("alice@northwind.example", "Alice Admin", roles=[GLOBAL_ADMIN], methods=["fido2"]),
-        user("bob@northwind.example", "Bob Builder"),
-        user("carol@northwind.example", "Carol Chen", methods=["mobilePhone"]),
-        user("guest_x@partner.example", "Gail Guest", mfa=False, user_type="guest"),
-        user("dave@northwind.example", "Dave Disabled", mfa=False, enabled=False),
+def test_a_factory_snapshot_is_what_the_posture_sync_stores(db):
+    customer = make_customer("Northwind", "northwind.example")
+    collected = [
+        observed_user("alice@northwind.example", "Alice Admin", roles=[GLOBAL_ADMIN], methods=["fido2"]),
+        observed_user("erin@northwind.example", "Erin Exchange", mfa=False, roles=[EXCHANGE_ADMIN]),
+        observed_user("carol@northwind.example", "Carol Chen", methods=["mobilePhone"]),
+        observed_user("uma@northwind.example", "Uma Unknown", mfa=None),
+        observed_user("guest_x@partner.example", "Gail Guest", mfa=False, user_type="guest"),
+        observed_user("dave@northwind.example", "Dave Disabled", mfa=False, enabled=False),
     ]
+    as_of = datetime(2025, 6, 1, 2, 0, 41, tzinfo=timezone.utc)
+    posture_collection_store(users=[replace(u, customer_id=customer.pk) for u in collected], as_of=as_of, provenance=PROVENANCE)
+    stored = PostureSnapshot.objects.get(customer=customer)
+
+    rows = [user(u.upn, u.display_name, mfa=u.mfa_registered, roles=u.privileged_roles, user_type=u.user_type,
+                 enabled=u.account_enabled, methods=list(u.method_types)) for u in sorted(collected, key=lambda u: u.upn)]
+    ours = make_snapshot(customer, rows, taken_on=stored.taken_on, as_of=as_of, save=False)
+    assert ours.users == stored.users
+    assert ours.metrics == stored.metrics
+    assert stored.metrics["privileged_mfa_not_registered"] == 1 and stored.metrics["mfa_unknown"] == 1
 
 
-def one_privileged_missing():
-    return [
-        user("alice@northwind.example", "Alice Admin", roles=[GLOBAL_ADMIN], methods=["fido2"]),
-        user("erin@northwind.example", "Erin Exchange", mfa=False, roles=[EXCHANGE_ADMIN]),
-        user("bob@northwind.example", "Bob Builder"),
-        user("carol@northwind.example", "Carol Chen"),
-    ]
-
-
-def with_unknowns():
-    return [
-        user("alice@northwind.example", "Alice Admin", roles=[GLOBAL_ADMIN], methods=["fido2"]),
-        user("uma@northwind.example", "Uma Unknown", mfa=None),
-        user("bob@northwind.example", "Bob Builder"),
-    ]
-
-
-def no_privileged():
-    return [
-        user("bob@northwind.example", "Bob Builder"),
-        user("carol@northwind.example", "Carol Chen"),
-        user("frank@northwind.example", "Frank Free", mfa=False),
-    ]
-
-
-def test_factory_rows_match_what_the_posture_sync_writes():
-    posture = pytest.importorskip("security.posture")
-    observed = posture.ObservedUser(
-        graph_id="id-erin@northwind.example", upn="erin@northwind.example", display_name="Erin Exchange",
-        mfa_registered=False, method_types=(), mfa_source="report", privileged_roles=(EXCHANGE_ADMIN,))
-    real = posture.snapshot_user_row(observed)
-    ours = user("erin@northwind.example", "Erin Exchange", mfa=False, roles=[EXCHANGE_ADMIN])
-    assert set(ours) == set(real)
-    assert ours == real
-    real_metrics = posture.posture_metrics([observed])
-    ours_metrics = metrics_for([ours])
-    assert {k: real_metrics[k] for k in ours_metrics} == ours_metrics
+def test_population_counts_come_out_as_asked():
+    m = metrics_for(population(members=20, mfa=15, weak=3, unknown=1, privileged=4, privileged_mfa=2,
+                               privileged_unknown=1, guests=2, disabled=1))
+    assert (m["users_total"], m["in_scope"], m["excluded_guests"], m["excluded_disabled"]) == (23, 20, 2, 1)
+    assert (m["mfa_registered"], m["mfa_not_registered"], m["mfa_unknown"]) == (15, 4, 1)
+    assert (m["privileged_in_scope"], m["privileged_mfa_registered"], m["privileged_mfa_not_registered"],
+            m["privileged_mfa_unknown"]) == (4, 2, 1, 1)
+    assert m["strongest_weak"] == 3 and m["coverage_pct"] == 78.9 and m["privileged_mfa_pct"] == 66.6

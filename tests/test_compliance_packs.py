@@ -23,7 +23,7 @@ from compliance.verify import verify_pack
 from customers.models import Customer
 from security.models import PostureSnapshot
 
-from .test_compliance_factories import GLOBAL_ADMIN, make_snapshot, one_privileged_missing, user, with_unknowns
+from .factories import GLOBAL_ADMIN, make_snapshot, one_privileged_missing, user, with_unknowns
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = [
@@ -119,7 +119,7 @@ from compliance.controls import SOC2
 from compliance.evaluate import evaluate
 from compliance.packs import PackSource, build_pack
 sys.path.insert(0, "tests")
-from test_compliance_factories import PROVENANCE, metrics_for, one_privileged_missing
+from factories import PROVENANCE, metrics_for, one_privileged_missing
 users = one_privileged_missing()
 evaluation = evaluate(SOC2, users=users, metrics=metrics_for(users), provenance=PROVENANCE, threshold=100)
 source = PackSource(1, "Northwind Traders", 7, date(2025, 6, 1), datetime(2025, 6, 1, 2, 0, 41, tzinfo=timezone.utc),

@@ -14,8 +14,7 @@ from audit.models import AuditEvent
 from compliance.verify import verify_pack
 from customers.models import Customer
 
-from .conftest import make_user
-from .test_compliance_factories import all_covered, make_snapshot, one_privileged_missing, user
+from .factories import all_covered, make_snapshot, make_user, one_privileged_missing, user
 
 INDEX = reverse("compliance:index")
 DOWNLOAD = reverse("compliance:download")

@@ -7,11 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from customers.models import Customer, CustomerDomain, OwnDomain
+from customers.models import OwnDomain
 from integrations.connection import connection_get
 from integrations.forms import parse_mailboxes
 from integrations.m365 import secrets
 from integrations.models import M365Connection
+
+from .factories import make_customer
+from .traces import assert_left_no_trace
 
 TENANT = "8a2f5c1e-3b4d-4e6f-9a0b-1c2d3e4f5a6b"
 CLIENT = "11111111-2222-3333-4444-555555555555"
@@ -33,7 +36,7 @@ def test_labels_and_buttons_are_the_guides(admin_client):
     assert ">Test</button>" in body and ">Save</button>" in body
 
 
-def test_save_encrypts_secret_and_never_renders_it(admin_client):
+def test_save_encrypts_secret_and_never_renders_it(admin_client, all_logs):
     response = admin_client.post(URL, form_data())
     assert response.status_code == 302
     connection = connection_get()
@@ -47,6 +50,7 @@ def test_save_encrypts_secret_and_never_renders_it(admin_client):
     row = AuditEvent.objects.get(action="m365.connect")
     assert SECRET not in str(row.details) and row.details["secret_changed"] is True
     assert set(OwnDomain.objects.values_list("domain", flat=True)) == {"msp.example"}
+    assert_left_no_trace([SECRET], logs=all_logs)  # every table, the cache, every logger at DEBUG
 
 
 def test_blank_secret_keeps_the_stored_one(admin_client):
@@ -80,7 +84,7 @@ def test_bad_input_is_refused_next_to_the_field_and_nothing_saved(admin_client, 
 
 
 def test_mailbox_at_a_customer_domain_is_refused(admin_client):
-    CustomerDomain.objects.create(customer=Customer.objects.create(name="Northwind"), domain="northwind.example")
+    make_customer("Northwind", "northwind.example")
     response = admin_client.post(URL, form_data(mailboxes="jane@msp.example; bob@eu.northwind.example"))
     assert "bob@eu.northwind.example is at a customer" in response.content.decode()
     assert not M365Connection.objects.exists()

@@ -3,7 +3,6 @@ retries, paging, errors and counters. No database, no real network."""
 
 import base64
 import json
-import logging
 import pickle
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -103,7 +102,8 @@ def make_client(tenant, *, allowed=ALLOWED, sleeps=None, provider=None, fingerpr
 
 
 def graph_error(code, message="boom", request_id="req-123"):
-    return {"error": {"code": code, "message": message, "innerError": {"date": "2025-05-01T10:00:00", "request-id": request_id, "client-request-id": "cli-456"}}}
+    inner = {"date": "2025-05-01T10:00:00", "request-id": request_id, "client-request-id": "cli-456"}
+    return {"error": {"code": code, "message": message, "innerError": inner}}
 
 
 
@@ -116,14 +116,6 @@ def tenant():
 def rsps():
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
-
-
-def capture_debug(caplog):
-    # The project's LOGGING quiets msal and urllib3; open every logger that
-    # could see the token request.
-    caplog.set_level(logging.DEBUG)
-    for name in ("msal", "urllib3", "requests", "integrations"):
-        caplog.set_level(logging.DEBUG, logger=name)
 
 
 def assert_secret_absent(*texts):
@@ -223,8 +215,7 @@ TOKEN_FAILURES = [
 
 
 @pytest.mark.parametrize("code,status,error,cls,reason", TOKEN_FAILURES)
-def test_token_failures_map_to_typed_errors_without_the_secret(rsps, tenant, caplog, code, status, error, cls, reason):
-    capture_debug(caplog)
+def test_token_failures_map_to_typed_errors_without_the_secret(rsps, tenant, all_logs, code, status, error, cls, reason):
     add_discovery(rsps, tenant)
     add_token(
         rsps,
@@ -250,7 +241,7 @@ def test_token_failures_map_to_typed_errors_without_the_secret(rsps, tenant, cap
     assert (exc.trace_id, exc.correlation_id) == ("trace-abc", "corr-def")
     assert "trace-abc" in str(exc)
     assert_secret_absent(str(exc), repr(exc), repr(exc.args), repr(pickle.loads(pickle.dumps(exc)).__dict__), repr(client))
-    assert_secret_absent(caplog.text, *(r.getMessage() for r in caplog.records))
+    assert_secret_absent(all_logs.text)
     assert exc.__cause__ is None  # nothing chained that could carry the request body
 
 
@@ -265,8 +256,7 @@ def test_a_repeated_failure_reaches_entra_again_instead_of_msals_replay(rsps, te
     assert token.call_count == 2
 
 
-def test_unknown_tenant_fails_tenant_discovery(rsps, tenant, caplog):
-    capture_debug(caplog)
+def test_unknown_tenant_fails_tenant_discovery(rsps, tenant, all_logs):
     rsps.get(
         f"{LOGIN}/{tenant}/v2.0/.well-known/openid-configuration",
         status=400,
@@ -284,7 +274,7 @@ def test_unknown_tenant_fails_tenant_discovery(rsps, tenant, caplog):
     assert caught.value.reason == "not_found"
     assert caught.value.trace_id == "trace-90002"
     assert "trace-90002" in str(caught.value)
-    assert_secret_absent(str(caught.value), caplog.text)
+    assert_secret_absent(str(caught.value), all_logs.text)
 
 
 def test_malformed_tenant_id_is_refused_without_a_request(rsps):
@@ -320,24 +310,22 @@ def test_token_endpoint_5xx_and_non_json(rsps, tenant):
     assert_secret_absent(str(caught.value))
 
 
-def test_secret_is_absent_from_debug_logs_of_a_successful_run(rsps, tenant, caplog):
-    capture_debug(caplog)
+def test_secret_is_absent_from_debug_logs_of_a_successful_run(rsps, tenant, all_logs):
     add_login(rsps, tenant)
     rsps.get(f"{GRAPH}/organization", json={"value": [{"id": "o"}]})
     make_client(tenant).organization_get()
-    assert any(r.name.startswith("msal") for r in caplog.records)  # MSAL did log at DEBUG
-    assert_secret_absent(caplog.text, *(r.getMessage() for r in caplog.records))
+    assert any(r.name.startswith("msal") for r in all_logs.records)  # MSAL did log at DEBUG
+    assert_secret_absent(all_logs.text)
 
 
-def test_hostile_token_endpoint_echo_is_redacted_from_msal_logs(rsps, tenant, caplog):
-    capture_debug(caplog)
+def test_hostile_token_endpoint_echo_is_redacted_from_msal_logs(rsps, tenant, all_logs):
     add_discovery(rsps, tenant)
     # MSAL logs a non-JSON token answer verbatim; this one echoes the form body.
     rsps.post(f"{LOGIN}/{tenant}/oauth2/v2.0/token", body=f"client_secret={SECRET}&grant_type=client_credentials")
     with pytest.raises(errors.MalformedResponseError):
         make_client(tenant).organization_get()
-    assert any("not in json format" in r.getMessage() for r in caplog.records)
-    assert_secret_absent(caplog.text, *(r.getMessage() for r in caplog.records))
+    assert any("not in json format" in r.getMessage() for r in all_logs.records)
+    assert_secret_absent(all_logs.text)
 
 
 # ------------------------------------------------------------------ allow-list
@@ -600,7 +588,8 @@ def test_a_next_link_to_another_host_is_never_followed(rsps, tenant):
 def test_a_repeating_next_link_is_a_malformed_response(rsps, tenant):
     add_login(rsps, tenant)
     loop = f"{GRAPH}/users?$skiptoken=same"
-    rsps.get(f"{GRAPH}/users", json={"value": [], "@odata.nextLink": loop}, match=[matchers.query_param_matcher({"$select": "id,userPrincipalName,displayName,accountEnabled,userType", "$top": "999"})])
+    first_page = matchers.query_param_matcher({"$select": "id,userPrincipalName,displayName,accountEnabled,userType", "$top": "999"})
+    rsps.get(f"{GRAPH}/users", json={"value": [], "@odata.nextLink": loop}, match=[first_page])
     rsps.get(loop, json={"value": [], "@odata.nextLink": loop})
     with pytest.raises(errors.MalformedResponseError):
         list(make_client(tenant).users())
@@ -652,7 +641,8 @@ def _fail(rsps, tenant, url, status, body, roles=ALL_ROLES):
 
 
 def test_403_names_the_missing_permission(rsps, tenant):
-    _fail(rsps, tenant, f"{GRAPH}/users", 403, graph_error("Authorization_RequestDenied", "Insufficient privileges to complete the operation."), roles=["Mail.Read"])
+    denied = graph_error("Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+    _fail(rsps, tenant, f"{GRAPH}/users", 403, denied, roles=["Mail.Read"])
     with pytest.raises(errors.PermissionDeniedError) as caught:
         list(make_client(tenant).users())
     assert caught.value.missing_permission == "User.Read.All"
@@ -923,9 +913,8 @@ def tls_server(tmp_path):
     server.server_close()
 
 
-def test_real_tls_with_a_ca_bundle_despite_requests_ca_bundle_env(tls_server, tenant, monkeypatch, caplog):
+def test_real_tls_with_a_ca_bundle_despite_requests_ca_bundle_env(tls_server, tenant, monkeypatch, all_logs):
     base, cert, seen = tls_server
-    capture_debug(caplog)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())  # the usual roots only: would fail if it won
     client = make_client(tenant, login_base_url=base, graph_base_url=f"{base}/v1.0", ca_bundle=cert)
 
@@ -933,8 +922,8 @@ def test_real_tls_with_a_ca_bundle_despite_requests_ca_bundle_env(tls_server, te
 
     assert [s[0] for s in seen] == ["GET", "POST", "GET"]
     assert "client_secret=" in seen[1][2]  # the secret did go on the wire, in the POST body
-    assert any(r.name.startswith("urllib3") for r in caplog.records)  # urllib3 logged at DEBUG...
-    assert_secret_absent(caplog.text, *(r.getMessage() for r in caplog.records))  # ...without the secret
+    assert any(r.name.startswith("urllib3") for r in all_logs.records)  # urllib3 logged at DEBUG...
+    assert_secret_absent(all_logs.text)  # ...without the secret
 
 
 def test_real_tls_without_the_bundle_fails_verification(tls_server, tenant, monkeypatch):

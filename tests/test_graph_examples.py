@@ -1,7 +1,8 @@
-"""Microsoft's published example responses (shared/graph-examples) are the
-contract: every file parses through parse.py, and the paging and error
-samples drive GraphClient over HTTP mocks. A new example file is picked up
-automatically and fails until a rule below says how to read it."""
+"""The Graph contract fixtures (tests/fixtures/graph: our own data in the exact
+shapes Microsoft documents, see the README there) are the contract: every file
+parses through parse.py, and the paging and error samples drive GraphClient
+over HTTP mocks. A new fixture file is picked up automatically and fails until
+a rule below says how to read it."""
 
 import copy
 import json
@@ -15,7 +16,7 @@ import responses
 from integrations.m365 import errors, parse
 from tests.test_graph_client import Sleeps, add_login, make_client
 
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "graph-examples"
+EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "graph"
 FILES = sorted(p.name for p in EXAMPLES.glob("*.json"))
 MS_GRAPH = "https://graph.microsoft.com/v1.0"
 
@@ -24,8 +25,8 @@ def load(name):
     return json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
 
 
-def test_the_shared_examples_are_there():
-    assert len(FILES) >= 30, f"expected Microsoft's example responses in {EXAMPLES}"
+def test_the_contract_fixtures_are_there():
+    assert len(FILES) >= 30, f"expected the Graph contract fixtures in {EXAMPLES}"
 
 
 # ------------------------------------------------------------------ one rule per kind of file
@@ -41,17 +42,17 @@ def check_message_page(data, name):
         assert record.is_read in (True, False, None)
     if name == "message-delta-sequence.4.json":
         assert [r.reason for r in page.removed] == ["deleted"]
-        assert page.changed[0].is_read is True  # Microsoft publishes "isRead": "true" as a string
-        assert page.changed[0].sender.address == "danas@contoso.com"
+        assert page.changed[0].is_read is True  # Microsoft documents "isRead": "true" as a string here
+        assert page.changed[0].sender.address == "harrieto@harbourview-dental.example"
 
 
 def check_delta_sample_without_ids(data, name):
-    # message-delta.1 and the calendar samples are heavily shortened: no ids.
+    # message-delta.1 and the calendar samples are heavily shortened in the docs: no ids.
     for item in data["value"]:
         assert parse.parse_message(item) is None and parse.parse_event(item) is None
         record = parse.parse_event(dict(item, id="synthetic"))
         assert record.id == "synthetic" and record.start is None
-        # Placeholders such as "datetime-value" read as None, not as a crash.
+        # Documented placeholders such as "datetime-value" read as None, not as a crash.
         assert parse.parse_message(dict(item, id="synthetic")).received_at is None
 
 
@@ -59,10 +60,10 @@ def check_single_message(data, name):
     record = parse.parse_message(data)
     assert record is not None and record.id == data["id"]
     if name == "message-get.1.json":
-        assert record.received_at == datetime(2018, 9, 9, 3, 15, 8, tzinfo=timezone.utc)
-        assert record.from_ == parse.Address("adelev@contoso.onmicrosoft.com", "Adele Vance")
-        assert record.to == [parse.Address("alexw@contoso.onmicrosoft.com", "Alex Wilber")]
-        assert record.participants() == {"adelev@contoso.onmicrosoft.com", "alexw@contoso.onmicrosoft.com"}
+        assert record.received_at == datetime(2025, 4, 22, 9, 41, 15, tzinfo=timezone.utc)
+        assert record.from_ == parse.Address("mareno@larkspurit.onmicrosoft.example", "Maren Oduya")
+        assert record.to == [parse.Address("harrieto@harbourview-dental.example", "Harriet Osei")]
+        assert record.participants() == {"mareno@larkspurit.onmicrosoft.example", "harrieto@harbourview-dental.example"}
         assert record.is_read is True and record.is_draft is False
         assert not hasattr(record, "body")
     body = parse.parse_message_body(data)
@@ -75,21 +76,21 @@ def check_single_message(data, name):
 
 def check_event(data, name):
     record = parse.parse_event(data)
-    assert record.start == datetime(2014, 11, 3, 17, 0, tzinfo=timezone.utc)
-    assert record.end == datetime(2014, 11, 3, 17, 30, tzinfo=timezone.utc)
-    assert record.organizer.address == "engineering@m365x214355.onmicrosoft.com"
+    assert record.start == datetime(2025, 5, 6, 13, 0, tzinfo=timezone.utc)
+    assert record.end == datetime(2025, 5, 6, 13, 45, tzinfo=timezone.utc)
+    assert record.organizer.address == "service-desk@larkspurit.onmicrosoft.example"
     assert [(a.address, a.response, a.type) for a in record.attendees] == [
-        ("engineering@m365x214355.onmicrosoft.com", "none", "required"),
-        ("irvins@m365x214355.onmicrosoft.com", "none", "required"),
+        ("service-desk@larkspurit.onmicrosoft.example", "none", "required"),
+        ("owenp@harbourview-dental.example", "none", "required"),
     ]
-    assert record.location == "Conf Room Rainier"
+    assert record.location == "Meeting Room Thames"
     assert not hasattr(record, "body")
 
 
 def check_organization(data, name):
     org = parse.parse_organization(data)
-    assert (org.id, org.display_name) == ("84841066-274d-4ec0-a5c1-276be684bdd3", "Contoso")
-    assert org.verified_domains == ["contoso.com"] and org.default_domain == "contoso.com"
+    assert (org.id, org.display_name) == ("5b7e2a90-3c41-4d8f-9e62-0a1b2c3d4e5f", "Larkspur IT")
+    assert org.verified_domains == ["larkspur-it.example"] and org.default_domain == "larkspur-it.example"
     assert parse.parse_organization({"value": [data]}) == org
 
 
@@ -97,21 +98,21 @@ def check_user(data, name):
     user = parse.parse_user(data)
     assert user is not None
     if "userPrincipalName" in data:
-        assert user.user_principal_name == "adelev@contoso.com" and user.id == data["id"]
+        assert user.user_principal_name == "mareno@larkspur-it.example" and user.id == data["id"]
     else:  # user-get.3 to .6: $select examples without id or UPN
         assert user.id is None
-    assert "+1 425" not in repr(user)  # phone numbers are not part of the record
+    assert "+44" not in repr(user)  # phone numbers are not part of the record
     assert parse.users_page([data]) == ([user] if user.id else [])
 
 
 def check_registration(data, name):
     records = parse.registration_page(data["value"])
-    assert [r.user_principal_name for r in records] == ["alexw@contoso.com", "alland@contoso.com", "biancap@contoso.com"]
+    assert [r.user_principal_name for r in records] == ["tobiasl@larkspur-it.example", "renatak@larkspur-it.example", "samirh@larkspur-it.example"]
     assert records[0].methods_registered == ["microsoftAuthenticatorPush", "softwareOneTimePasscode"]
     assert records[0].is_mfa_registered is True and records[1].is_mfa_registered is False
     assert records[1].user_type == "guest" and records[1].preferred_secondary_method is None
     assert records[2].preferred_secondary_method == "voiceMobile"
-    assert records[0].last_updated == datetime(2023, 3, 13, 19, 15, 41, 619583, tzinfo=timezone.utc)
+    assert records[0].last_updated == datetime(2025, 4, 7, 6, 2, 19, 441726, tzinfo=timezone.utc)
 
 
 def check_auth_methods(data, name):
@@ -130,7 +131,7 @@ def check_roles(data, name):
 
 def check_role_members(data, name):
     members = parse.role_members_page(data["value"])
-    # Microsoft's sample has neither @odata.type nor id: never counted as a user.
+    # Microsoft's documented member shape has neither @odata.type nor id: never counted as a user.
     assert [(m.kind, m.is_user, m.id) for m in members] == [("unknown", False, None)]
 
 
@@ -145,7 +146,7 @@ def check_batch(data, name):
     if name == "batch-response.1.json":
         assert items["3"].status == 403
         assert parse.parse_error(items["3"].body).code == "Authorization_RequestDenied"
-        assert parse.parse_error(items["3"].body).request_id == "93b6f17e-c05d-4f45-ad2a-6665c708d8a0"
+        assert parse.parse_error(items["3"].body).request_id == "d41c8b2e-7a95-4f03-9e6d-2b1a0c8f5e37"
         assert parse.parse_error(items["2"].body).code is None  # "" in Microsoft's sample
     else:
         assert items["4"].status == 204 and items["4"].body is None
@@ -156,7 +157,7 @@ def check_error(data, name):
     error = parse.parse_error(data)
     assert error.code and error.message and error.request_id
     if name == "error-TooManyRequests.json":
-        assert (error.code, error.request_id) == ("TooManyRequests", "94fb3b52-452a-4535-a601-69e0a90e3aa2")
+        assert (error.code, error.request_id) == ("TooManyRequests", "c8e2f4a6-1d3b-4c59-a07e-9b5d3f1e2a84")
     # The older stored version of errors.md spells it "requestId".
     older = copy.deepcopy(data)
     inner = older["error"]["innerError"]
@@ -268,7 +269,7 @@ def _serve_sequence(graph, first_url, names):
     ],
 )
 def test_delta_sequences_follow_microsofts_links_verbatim(graph, names):
-    tenant = "contoso.onmicrosoft.com"
+    tenant = "larkspurit.onmicrosoft.example"
     add_login(graph, tenant)
     first = f"{MS_GRAPH}/users/jane@msp.example/mailFolders/inbox/messages/delta"
     final = _serve_sequence(graph, first, names)
@@ -284,7 +285,7 @@ def test_delta_sequences_follow_microsofts_links_verbatim(graph, names):
 
 
 def test_next_round_from_the_delta_link_brings_the_removal(graph):
-    tenant = "contoso.onmicrosoft.com"
+    tenant = "larkspurit.onmicrosoft.example"
     add_login(graph, tenant)
     delta_link = load("message-delta-sequence.3.json")["@odata.deltaLink"]
     graph.get(delta_link, json=load("message-delta-sequence.4.json"), match=[responses.matchers.query_string_matcher(delta_link.partition("?")[2])])
@@ -295,19 +296,19 @@ def test_next_round_from_the_delta_link_brings_the_removal(graph):
 
 
 def test_the_throttling_sample_is_retried_then_reported(graph):
-    tenant = "contoso.onmicrosoft.com"
+    tenant = "larkspurit.onmicrosoft.example"
     add_login(graph, tenant)
     graph.get(f"{MS_GRAPH}/organization", status=429, headers={"Retry-After": "2.128"}, json=load("error-TooManyRequests.json"))
     graph.get(f"{MS_GRAPH}/organization", json={"value": [load("organization-get.1.json")]})
     sleeps = Sleeps()
     client = make_client(tenant, graph_base_url=MS_GRAPH, sleeps=sleeps)
-    assert parse.parse_organization(client.organization_get()).display_name == "Contoso"
+    assert parse.parse_organization(client.organization_get()).display_name == "Larkspur IT"
     assert sleeps == [2.128]
 
     graph.replace(responses.GET, f"{MS_GRAPH}/organization", status=429, headers={"Retry-After": "2.128"}, json=load("error-TooManyRequests.json"))
     with pytest.raises(errors.ThrottledError) as caught:
         client.organization_get()
-    assert "94fb3b52-452a-4535-a601-69e0a90e3aa2" in str(caught.value)
+    assert "c8e2f4a6-1d3b-4c59-a07e-9b5d3f1e2a84" in str(caught.value)
 
 
 def test_event_in_the_documented_shape_becomes_a_utc_record():

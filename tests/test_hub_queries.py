@@ -15,10 +15,9 @@ from customers.models import (
 )
 from customers.selectors import customer_recent_message_count, customer_recent_messages
 from security import rollup
-from security.models import PostureSnapshot
 from vectis.models import Role
 
-from .conftest import make_user
+from .factories import make_snapshot, make_user, population
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +60,10 @@ def test_the_hub_pager_uses_the_link_count(client, world):
 
 
 def snapshot(customer, day, coverage):
-    return PostureSnapshot.objects.create(
-        customer=customer, taken_on=day, as_of=timezone.now(),
-        metrics={"users_total": 3, "in_scope": 3, "coverage_pct": coverage, "privileged_mfa_pct": coverage},
-        users=[], provenance={"mfa_source": "report"},
-    )
+    """Ten users, all privileged, `coverage` percent of them registered (a multiple of ten)."""
+    registered = int(coverage) // 10
+    return make_snapshot(customer, population(members=10, mfa=registered, privileged=10, privileged_mfa=registered),
+                         taken_on=day, as_of=timezone.now(), provenance={"mfa_source": "report"})
 
 
 def test_rollup_takes_each_customers_own_latest_two_snapshots(db):

@@ -3,6 +3,7 @@ rollup: averages, ordering, changes, flags, CSV, flat query count) and the
 per-customer posture page."""
 
 import csv
+import functools
 import io
 import re
 from datetime import date, datetime, timedelta, timezone
@@ -14,21 +15,19 @@ from django.test.utils import CaptureQueriesContext
 from customers.models import Customer
 from integrations.models import PostureRun
 from security.models import PostureSnapshot
-from security.posture import ObservedUser, posture_metrics
+from security.posture import ObservedUser
 from security.services import posture_collection_store
+
+from .factories import make_snapshot, population
 
 TODAY = date(2026, 11, 20)
 GA = {"template_id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator"}
 
 
-def metrics(coverage=None, privileged=None, without=0, weak=None, **extra):
-    return {"coverage_pct": coverage, "privileged_mfa_pct": privileged, "privileged_mfa_not_registered": without,
-            "weak_method_share_pct": weak, "users_total": 10, "in_scope": 8, **extra}
-
-
-def snapshot(customer, day, m, users=()):
-    return PostureSnapshot(customer=customer, taken_on=day, as_of=datetime.combine(day, datetime.min.time(), timezone.utc),
-                           metrics=m, users=list(users), provenance={"mfa_source": "report"})
+def snapshot(customer, day, rows):
+    """An unsaved snapshot of these user rows (tests/factories.py), metrics computed by the posture code."""
+    return make_snapshot(customer, rows, taken_on=day, as_of=datetime.combine(day, datetime.min.time(), timezone.utc),
+                         provenance={"mfa_source": "report"}, save=False)
 
 
 def rows_of(response):
@@ -41,12 +40,13 @@ def rows_of(response):
 @pytest.fixture
 def three_customers(db):
     a, b, c = (Customer.objects.create(name=n) for n in ("Alpha", "Bravo", "Charlie"))
+    # Ten in-scope users each. Coverage, privileged MFA, privileged without MFA, weak share:
     PostureSnapshot.objects.bulk_create([
-        snapshot(a, TODAY - timedelta(days=1), metrics(90.0, 100.0, 0, 10.0)),
-        snapshot(a, TODAY, metrics(80.0, 100.0, 0, 20.0)),
-        snapshot(b, TODAY, metrics(50.0, 50.0, 2, 40.0)),
-        snapshot(c, TODAY - timedelta(days=3), metrics(60.0, 75.0, 1, None)),
-        snapshot(c, TODAY, metrics(70.0, 75.0, 1, None)),
+        snapshot(a, TODAY - timedelta(days=1), population(members=10, mfa=9, privileged=1, privileged_mfa=1)),  # 90, 100, 0, 0
+        snapshot(a, TODAY, population(members=10, mfa=8, weak=2, privileged=1, privileged_mfa=1)),  # 80, 100, 0, 25
+        snapshot(b, TODAY, population(members=10, mfa=5, weak=2, privileged=4, privileged_mfa=2)),  # 50, 50, 2, 40
+        snapshot(c, TODAY - timedelta(days=3), population(members=10, mfa=6, privileged=4, privileged_mfa=3)),  # 60, 75, 1, 0
+        snapshot(c, TODAY, population(members=10, mfa=7, privileged=4, privileged_mfa=3)),  # 70, 75, 1, 0
     ])
     return a, b, c
 
@@ -58,7 +58,7 @@ def test_rollup_averages_and_worst_first_order(viewer_client, three_customers):
     assert rows_of(response) == ["Bravo", "Charlie", "Alpha"]
     averages = {a["signal"].key: a["value"] for a in response.context["averages"]}
     assert averages == {"mfa_coverage": 66.6, "privileged_mfa": 75.0, "privileged_without_mfa": 1.0,
-                        "weak_method_share": 30.0}  # weak share: Charlie has no value and is not averaged
+                        "weak_method_share": 21.6}
     html = response.content.decode()
     assert "66.6%" in html and "Average (3 customers)" in html
 
@@ -66,11 +66,21 @@ def test_rollup_averages_and_worst_first_order(viewer_client, three_customers):
 def test_rollup_sorts_by_any_signal_both_ways(viewer_client, three_customers):
     assert rows_of(viewer_client.get("/security/?sort=mfa_coverage")) == ["Bravo", "Charlie", "Alpha"]
     assert rows_of(viewer_client.get("/security/?sort=mfa_coverage&order=best")) == ["Alpha", "Charlie", "Bravo"]
-    # Lower is better for weak share: worst = highest; no value sorts last either way.
+    # Lower is better for weak share: worst = highest.
     assert rows_of(viewer_client.get("/security/?sort=weak_method_share")) == ["Bravo", "Alpha", "Charlie"]
-    assert rows_of(viewer_client.get("/security/?sort=weak_method_share&order=best")) == ["Alpha", "Bravo", "Charlie"]
+    assert rows_of(viewer_client.get("/security/?sort=weak_method_share&order=best")) == ["Charlie", "Alpha", "Bravo"]
     assert rows_of(viewer_client.get("/security/?sort=name")) == ["Alpha", "Bravo", "Charlie"]
     assert rows_of(viewer_client.get("/security/?sort=nonsense")) == ["Bravo", "Charlie", "Alpha"]
+
+
+def test_a_customer_without_a_value_sorts_last_and_is_not_averaged(viewer_client, three_customers):
+    # No one registered, so no weak share: nothing to divide by.
+    nobody = Customer.objects.create(name="Delta")
+    make_snapshot(nobody, population(members=10, privileged=1), taken_on=TODAY)
+    assert rows_of(viewer_client.get("/security/?sort=weak_method_share")) == ["Bravo", "Alpha", "Charlie", "Delta"]
+    assert rows_of(viewer_client.get("/security/?sort=weak_method_share&order=best")) == ["Charlie", "Alpha", "Bravo", "Delta"]
+    averages = {a["signal"].key: a["value"] for a in viewer_client.get("/security/").context["averages"]}
+    assert averages["weak_method_share"] == 21.6 and averages["mfa_coverage"] == 50.0  # (80 + 50 + 70 + 0) / 4
 
 
 def test_rollup_shows_change_since_previous_snapshot_and_flags(viewer_client, three_customers, settings):
@@ -79,7 +89,7 @@ def test_rollup_shows_change_since_previous_snapshot_and_flags(viewer_client, th
     rows = {r["name"]: r for r in response.context["page"]}
     alpha = {c["signal"].key: c for c in rows["Alpha"]["cells"]}
     assert alpha["mfa_coverage"]["delta"] == -10.0 and alpha["mfa_coverage"]["delta_class"] == "bad"
-    assert alpha["weak_method_share"]["delta"] == 10.0 and alpha["weak_method_share"]["delta_class"] == "bad"
+    assert alpha["weak_method_share"]["delta"] == 25.0 and alpha["weak_method_share"]["delta_class"] == "bad"
     assert {c["signal"].key: c["delta"] for c in rows["Charlie"]["cells"]}["mfa_coverage"] == 10.0
     assert all(c["delta"] is None for c in rows["Bravo"]["cells"])  # only one snapshot
     assert rows["Bravo"]["flags"] == ["Privileged MFA below 100%"] and rows["Charlie"]["flags"]
@@ -118,7 +128,8 @@ def test_rollup_csv_export(member_client, three_customers):
 
 def test_rollup_paginates(viewer_client, db):
     customers = Customer.objects.bulk_create([Customer(name=f"C{i:03}") for i in range(60)])
-    PostureSnapshot.objects.bulk_create([snapshot(c, TODAY, metrics(float(i), 100.0)) for i, c in enumerate(customers)])
+    # Coverage i/60: a different, rising figure for each customer.
+    PostureSnapshot.objects.bulk_create([snapshot(c, TODAY, population(members=60, mfa=i)) for i, c in enumerate(customers)])
     first = viewer_client.get("/security/?sort=mfa_coverage")
     assert len(first.context["page"].object_list) == 50 and rows_of(first)[0] == "C000"
     second = viewer_client.get("/security/?sort=mfa_coverage&order=worst&page=2")
@@ -126,12 +137,17 @@ def test_rollup_paginates(viewer_client, db):
     assert "Page 1 of 2" in first.content.decode()
 
 
+@functools.cache
+def _rows(*, mfa, privileged_mfa):
+    return population(members=10, mfa=mfa, privileged=2, privileged_mfa=min(privileged_mfa, mfa))
+
+
 def _make_customers(n):
     customers = Customer.objects.bulk_create([Customer(name=f"Customer {i:04}") for i in range(n)])
     snaps = []
     for i, c in enumerate(customers):
-        snaps.append(snapshot(c, TODAY - timedelta(days=1), metrics(float(i % 100), 100.0, 0, 5.0)))
-        snaps.append(snapshot(c, TODAY, metrics(float((i * 7) % 100), float(i % 3) * 50, i % 3, 10.0)))
+        snaps.append(snapshot(c, TODAY - timedelta(days=1), _rows(mfa=i % 11, privileged_mfa=2)))
+        snaps.append(snapshot(c, TODAY, _rows(mfa=(i * 7) % 11, privileged_mfa=2 - i % 3)))
     PostureSnapshot.objects.bulk_create(snaps)
 
 
@@ -159,7 +175,7 @@ def test_rollup_query_count_identical_for_10_and_500(viewer_client, db):
     _make_customers(10)
     small = queries_for_rollup()
     extra = Customer.objects.bulk_create([Customer(name=f"More {i:04}") for i in range(490)])
-    PostureSnapshot.objects.bulk_create([snapshot(c, TODAY, metrics(50.0, 50.0)) for c in extra])
+    PostureSnapshot.objects.bulk_create([snapshot(c, TODAY, _rows(mfa=5, privileged_mfa=1)) for c in extra])
     assert queries_for_rollup() == small
 
 
@@ -185,10 +201,9 @@ def northwind(db):
     ] + [observed(n, customer=customer, mfa=False) for n in range(10, 40)]
     as_of = datetime(2026, 11, 19, 6, 0, tzinfo=timezone.utc)
     posture_collection_store(users=users, as_of=as_of, provenance={"mfa_source": "report"})
+    history = population(members=10, mfa=4, privileged=2, privileged_mfa=1)  # 40%, privileged 50%
     PostureSnapshot.objects.bulk_create([
-        snapshot(customer, date(2026, 11, 19) - timedelta(days=d), posture_metrics([]) | {"coverage_pct": 40.0 + d / 3,
-                                                                                         "privileged_mfa_pct": 50.0})
-        for d in range(1, 120, 2)
+        snapshot(customer, date(2026, 11, 19) - timedelta(days=d), history) for d in range(1, 120, 2)
     ])
     return customer
 
@@ -257,8 +272,9 @@ def test_pages_escape_names_from_the_directory(viewer_client, db):
 
 def test_rollup_shows_unknowns_beside_the_percentages(viewer_client, db):
     customer = Customer.objects.create(name="Partly read")
-    PostureSnapshot.objects.create(customer=customer, taken_on=TODAY, as_of=datetime(2026, 11, 20, tzinfo=timezone.utc),
-                                   metrics=metrics(75.0, 100.0, mfa_unknown=4, privileged_mfa_unknown=1), users=[])
+    # 3 of 4 decided users registered (75%), 4 unknown; the one decided privileged user registered (100%), 1 unknown.
+    make_snapshot(customer, population(members=8, mfa=3, unknown=4, privileged=2, privileged_mfa=1, privileged_unknown=1),
+                  taken_on=TODAY, as_of=datetime(2026, 11, 20, tzinfo=timezone.utc), provenance={"mfa_source": "report"})
     html = viewer_client.get("/security/").content.decode()
     assert "4 unknown" in html and "1 unknown" in html
     body = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from customers.domains import address_domain
-from customers.models import Customer, CustomerDomain
+from customers.models import CustomerDomain
 from integrations.m365.client import GraphClient
 from integrations.m365.posture_sync import posture_sync
 from integrations.m365.transport import RetryPolicy
@@ -18,6 +18,8 @@ from integrations.models import PostureRun
 from integrations.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, serve
 from integrations.simulator.tenant import TenantSpec, build_tenant
 from security.models import DirectoryUser, PostureSnapshot
+
+from .factories import make_customer, make_user
 
 ANCHOR = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 # The simulator's rule for "MFA registered" (generate.py), restated here so the
@@ -62,9 +64,7 @@ def add_customers(tenant):
     """One customer per simulated customer domain, named after it."""
     made = {}
     for domain in tenant.spec.customer_domains:
-        customer = Customer.objects.create(name=domain.split(".")[0].title())
-        CustomerDomain.objects.create(customer=customer, domain=domain)
-        made[domain] = customer
+        made[domain] = make_customer(domain.split(".")[0].title(), domain)
     return made
 
 
@@ -215,8 +215,6 @@ def test_unlicensed_report_falls_back_to_per_user_methods_via_batch(sim, client)
         assert all(u["mfa_source"] == "methods" for u in snapshot.users if u["in_scope"])
 
     # The pages say which source was used, and why.
-    from tests.conftest import make_user
-
     client.force_login(make_user("auditor", "viewer"))
     rollup = client.get("/security/").content.decode()
     assert "Per-user authentication methods (fallback" in rollup

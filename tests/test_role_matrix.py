@@ -7,14 +7,24 @@ cannot drift silently.
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-
 from django.utils import timezone
 
-from customers.models import (Contact, Customer, CustomerDomain, Event, EventCustomer, EventHolder,
-                              EventParticipant, Message, MessageCustomer, MessageHolder, MessageParticipant)
+from customers.models import (
+    Contact,
+    Customer,
+    CustomerDomain,
+    Event,
+    EventCustomer,
+    EventHolder,
+    EventParticipant,
+    Message,
+    MessageCustomer,
+    MessageHolder,
+    MessageParticipant,
+)
 from vectis.models import Role
 
-from .conftest import make_user
+from .factories import make_user
 
 ANY = {"admin", "member", "viewer"}
 ADMIN = {"admin"}

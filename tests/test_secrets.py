@@ -2,6 +2,7 @@
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings as django_settings
 
 from integrations.m365 import secrets
 
@@ -47,9 +48,6 @@ def test_no_key_decrypts_gives_a_clear_error_naming_the_setting_only():
 @pytest.mark.parametrize("keys", [[], "a-single-string", ["not-a-fernet-key"], [NEW, "short"], None])
 def test_unusable_keys_are_refused_without_echoing_them(keys, monkeypatch):
     if keys is None:
-        django_settings = pytest.importorskip("django.conf").settings
-        if not django_settings.configured:
-            pytest.skip("Django settings are not configured in this run")
         monkeypatch.setattr(django_settings, "VECTIS_ENCRYPTION_KEYS", [], raising=False)
     with pytest.raises(secrets.EncryptionKeyError) as caught:
         secrets.encrypt(SECRET, keys=keys)
@@ -58,9 +56,6 @@ def test_unusable_keys_are_refused_without_echoing_them(keys, monkeypatch):
 
 
 def test_keys_are_read_lazily_from_django_settings(monkeypatch):
-    django_settings = pytest.importorskip("django.conf").settings
-    if not django_settings.configured:
-        pytest.skip("Django settings are not configured in this run")
     monkeypatch.setattr(django_settings, "VECTIS_ENCRYPTION_KEYS", [NEW, OLD], raising=False)
     token = secrets.encrypt(SECRET)
     assert secrets.decrypt(token, keys=[NEW]) == SECRET

@@ -1,6 +1,8 @@
 """Settings parse the environment strictly; production settings pass check --deploy."""
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +34,7 @@ def run(args, **env):
     ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE='Mars/Olympus' is not a known time zone"),
     ("VECTIS_MAIL_SYNC_MINUTES", "ten", "VECTIS_MAIL_SYNC_MINUTES='ten' is not a whole number"),
     ("VECTIS_GRAPH_CA_BUNDLE", "/nonexistent.pem", "VECTIS_GRAPH_CA_BUNDLE"),
+    ("LOG_LEVEL", "loud", "LOG_LEVEL='loud' is not a log level"),
 ])
 def test_bad_values_stop_start_up_naming_the_variable(variable, value, message):
     result = run(["check"], **{**PRODUCTION, variable: value})
@@ -62,3 +65,66 @@ def test_database_url_parsing():
     assert (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == ("vectis", "p@ss", "db.internal", "5433", "vectis")
     assert pg["OPTIONS"] == {"sslmode": "require"}
     assert database_from_url("X", "sqlite:////var/lib/vectis.db")["NAME"] == "/var/lib/vectis.db"
+
+
+# ------------------------------------------------------------------ the README's environment table
+
+ENV_HELPERS = {"env_str", "env_bool", "env_int", "env_list"}
+
+
+def variables_settings_read():
+    """Every environment variable vectis/settings.py reads, found in its source:
+    the strict env_* helpers and any direct os.environ / os.getenv read. A read
+    whose name is not a literal fails here, so nothing escapes the scan."""
+    tree = ast.parse((ROOT / "vectis" / "settings.py").read_text(encoding="utf-8"))
+    helpers_defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in ENV_HELPERS:
+                read = node.args[0] if node.args else None
+            elif isinstance(func, ast.Attribute) and ast.unparse(func) in ("os.environ.get", "os.getenv"):
+                read = node.args[0] if node.args else None
+            else:
+                continue
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            read = node.slice
+        else:
+            continue
+        if isinstance(read, ast.Name) and read.id == "name" and _inside_helper(tree, node, helpers_defined):
+            continue  # the helpers' own os.environ.get(name)
+        assert isinstance(read, ast.Constant) and isinstance(read.value, str), (
+            f"settings.py line {node.lineno} reads an environment variable whose name is not a literal")
+        names.add(read.value)
+    return names
+
+
+def _inside_helper(tree, target, helpers):
+    return any(
+        isinstance(fn, ast.FunctionDef) and fn.name in helpers | ENV_HELPERS and target in ast.walk(fn)
+        for fn in tree.body
+    )
+
+
+def readme_environment_table():
+    """The variables named in the first column of the README's environment table."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Environment variables", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1])}
+
+
+def test_the_readme_table_lists_exactly_the_variables_settings_read():
+    read = variables_settings_read()
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "VECTIS_BEHIND_TLS_PROXY", "LOG_LEVEL"} <= read  # the scan works
+    listed = readme_environment_table()
+    assert read - listed == set(), "settings read these, the README table does not list them"
+    assert listed - read == set(), "the README table lists these, settings never read them"
+
+
+def test_the_production_env_block_is_fenced_as_dotenv():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```(\w*)\n(SECRET_KEY=.*?)```", readme, re.S)
+    assert block and block.group(1) == "dotenv", "a shell reader would take SECRET_KEY=<…> for a command"
+    assert set(re.findall(r"^([A-Z][A-Z0-9_]*)=", block.group(2), re.M)) - {"POSTGRES_PASSWORD"} <= readme_environment_table()

@@ -34,7 +34,7 @@ from integrations.simulator import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT.parent / "shared" / "graph-examples"
+EXAMPLES = ROOT / "tests" / "fixtures" / "graph"  # our data in the shapes Microsoft documents
 ANCHOR = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 SPEC = TenantSpec(anchor=ANCHOR)
 JANE = "jane@contoso-msp.example"
@@ -489,7 +489,7 @@ def test_registration_details_paging_shape_and_unlicensed(live):
 
 def test_authentication_methods_shape(live):
     fixture = {m["@odata.type"]: set(m) for m in example("authentication-list-methods.1.json")["value"]}
-    # Microsoft's sample spells fido2's createdDateTime "creationDateTime" (see README).
+    # Microsoft's documented sample spells fido2's createdDateTime "creationDateTime" (see tests/fixtures/graph/README.md).
     fixture["#microsoft.graph.fido2AuthenticationMethod"] = (fixture["#microsoft.graph.fido2AuthenticationMethod"] - {"creationDateTime"}) | {"createdDateTime"}
     seen = set()
     for user in live.tenant.users:
@@ -572,7 +572,8 @@ def test_delta_filter_received_since(live):
 
 
 def test_select_never_leaks_the_body(live):
-    select = "id,internetMessageId,conversationId,subject,bodyPreview,from,sender,toRecipients,ccRecipients,bccRecipients,receivedDateTime,sentDateTime,isDraft,webLink,parentFolderId"
+    select = ("id,internetMessageId,conversationId,subject,bodyPreview,from,sender,toRecipients,ccRecipients,bccRecipients,"
+              "receivedDateTime,sentDateTime,isDraft,webLink,parentFolderId")
     for folder in ("inbox", "sentitems"):
         for mailbox in live.tenant.technician_upns:
             resp = live.get(delta_url(mailbox, folder, f"$select={select}"), headers={"Prefer": "odata.maxpagesize=1000"})
@@ -680,7 +681,8 @@ def test_calendar_delta_rounds(fresh):
     t = fresh.tenant
     start, end = ANCHOR - timedelta(days=7), ANCHOR + timedelta(days=14)
     items, pages, delta_link = fresh.follow(f"/users/{JANE}/calendarView/delta?{window_query(start, end)}", headers={"Prefer": "odata.maxpagesize=5"})
-    in_window = [e for e in t.events(JANE, include_masters=False) if e in t.events_touching(["contoso-msp.example", *SPEC.customer_domains, "personal-mail.example"], start=start, end=end)]
+    touching = t.events_touching(["contoso-msp.example", *SPEC.customer_domains, "personal-mail.example"], start=start, end=end)
+    in_window = [e for e in t.events(JANE, include_masters=False) if e in touching]
     assert sorted(i["id"] for i in items) == sorted(e.id for e in in_window)
     assert len(pages) > 1 and all(i["@odata.type"] == "#microsoft.graph.event" for i in items)
     assert set(example("event-delta.1.json")["value"][0]) <= set(items[0])
@@ -708,7 +710,7 @@ def test_batch_dispatches_and_limits(live):
     body = live.post("/$batch", req).json()
     assert set(body) == set(example("batch-response.1.json"))
     assert [r["id"] for r in body["responses"]] == [str(i) for i in range(20)]
-    for r, u in zip(body["responses"], users):
+    for r, u in zip(body["responses"], users, strict=True):
         assert set(r) == set(example("batch-response.1.json")["responses"][0])
         assert r["status"] == 200 and r["body"]["value"] == live.tenant.auth_methods[u.id]
     assert sum(1 for r in live.sim.requests if r["via_batch"]) == 20

@@ -309,14 +309,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+_log_levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").strip().upper()
+if LOG_LEVEL not in _log_levels:
+    raise ImproperlyConfigured(f"LOG_LEVEL={os.environ['LOG_LEVEL']!r} is not a log level: use one of {', '.join(_log_levels)}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # urllib3 at DEBUG prints request lines, which may carry mailbox UPNs.
-    "loggers": {"urllib3": {"level": "WARNING"}, "msal": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # urllib3 at DEBUG prints request lines, which may carry mailbox UPNs;
+    # django.template at DEBUG prints whole template contexts on a failed
+    # variable lookup, and the body view's context holds a message body.
+    "loggers": {"urllib3": {"level": "WARNING"}, "msal": {"level": "WARNING"}, "django.template": {"level": "INFO"}},
 }
 
 VECTIS_VERSION = "0.1.0"

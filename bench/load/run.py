@@ -75,7 +75,7 @@ print(json.dumps(out))
     rng = random.Random(7)
     customers = size["customers"]
     lines, checks = [], []
-    for username, key in zip(users, keys):
+    for key in keys:  # one session per user
         pages = []
         for _ in range(40):
             pick = rng.random()
@@ -205,7 +205,10 @@ def main(argv=None):
     common.RESULTS.mkdir(parents=True, exist_ok=True)
     out = common.RESULTS / f"load-{datetime.now():%Y%m%d-%H%M%S}{suffix}-{args.mix}.json"
     out.write_text(json.dumps(report, indent=2, default=str))
-    ms = lambda us: f"{us / 1000:.0f} ms"
+
+    def ms(us):
+        return f"{us / 1000:.0f} ms"
+
     print(f"\nload: {users_n} users, {seconds} s, mix={args.mix}, gunicorn {args.workers} x {args.worker_class}"
           f"{f' x {args.threads} threads' if args.threads > 1 else ''}, {size['messages']:,} messages / {size['customers']:,} customers")
     print(f"  requests     {result['requests']:,} ({result['hub_requests_sent']:,} hub, {result['security_requests_sent']:,} /security)")

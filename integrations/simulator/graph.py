@@ -1,6 +1,6 @@
 """The Graph v1.0 endpoints the connector calls, answered from a Tenant.
 
-Response shapes follow Microsoft's published examples (shared/graph-examples):
+Response shapes follow the ones Microsoft documents (tests/fixtures/graph):
 `@odata.context` on every body, `@odata.nextLink` / `@odata.deltaLink`,
 `@odata.type` + `@odata.etag` on delta items, `{"id", "@removed"}` for
 deletions, and Graph's error body.

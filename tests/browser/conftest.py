@@ -22,7 +22,7 @@ from django.conf import settings
 
 from vectis.models import Role
 
-from ..conftest import PASSWORD, make_user
+from ..factories import PASSWORD, make_user
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = [

@@ -13,29 +13,9 @@ Split by subject: values (field readers, datetimes, addresses), mail
 errors, headers, tokens). Everything public is importable from here.
 """
 
-from .values import (  # noqa: F401
-    Address,
-    parse_address,
-    parse_datetime,
-    parse_graph_datetime,
-)
-from .mail import (  # noqa: F401
-    Attendee,
-    DeltaPage,
-    EventRecord,
-    MessageBody,
-    MessageRecord,
-    RemovedRecord,
-    event_page,
-    message_page,
-    parse_event,
-    parse_message,
-    parse_message_body,
-    parse_removed,
-)
 from .directory import (  # noqa: F401
-    DirectoryRole,
     MFA_METHOD_TYPES,
+    DirectoryRole,
     Organization,
     RegistrationRecord,
     RoleMember,
@@ -52,6 +32,26 @@ from .directory import (  # noqa: F401
     registration_page,
     role_members_page,
     users_page,
+)
+from .mail import (  # noqa: F401
+    Attendee,
+    DeltaPage,
+    EventRecord,
+    MessageBody,
+    MessageRecord,
+    RemovedRecord,
+    event_page,
+    message_page,
+    parse_event,
+    parse_message,
+    parse_message_body,
+    parse_removed,
+)
+from .values import (  # noqa: F401
+    Address,
+    parse_address,
+    parse_datetime,
+    parse_graph_datetime,
 )
 from .wire import (  # noqa: F401
     BatchItem,

@@ -10,7 +10,6 @@ from typing import Any
 
 from .values import _bool, _dict, _list, _str, parse_datetime
 
-
 # ---------------------------------------------------------------- directory
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from .values import Address, _addresses, _bool, _dict, _list, _str, parse_address, parse_datetime, parse_graph_datetime
 
-
 # ---------------------------------------------------------------- mail
 
 

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from customers.domains import address_normalise
 
-
 # ---------------------------------------------------------------- primitives
 
 

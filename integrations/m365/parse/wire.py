@@ -11,7 +11,6 @@ from typing import Any
 
 from .values import _dict, _list, _str
 
-
 # ---------------------------------------------------------------- batch and errors
 
 

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, SHOWCASE_HOSTILE_DOMAIN, TenantSpec, build_tenant, serve
+from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SHOWCASE_HOSTILE_DOMAIN, GraphSimulator, TenantSpec, build_tenant, serve
 
 
 class Command(BaseCommand):

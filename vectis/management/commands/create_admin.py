@@ -7,10 +7,10 @@
 import getpass
 import os
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
-from django.contrib.auth.password_validation import validate_password
 
 from vectis.models import Role, User
 from vectis.services import user_create

@@ -57,8 +57,10 @@ def graph_client_for(connection, **overrides):
 
 
 @transaction.atomic
-def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, secret_expires_on, request=None):
-    """Create or update the connection. A blank secret keeps the stored one."""
+def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, secret_expires_on, own_domains=None,
+                    request=None):
+    """Create or update the connection. A blank secret keeps the stored one;
+    own_domains (validated, normalised) replaces the admin's list when given."""
     connection = connection_get()
     created = connection is None
     before = {} if created else {
@@ -66,6 +68,7 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
         "mailboxes": list(connection.mailboxes),
         "secret_expires_on": connection.secret_expires_on.isoformat() if connection.secret_expires_on else None,
     }
+    before["own_domains"] = admin_own_domains()
     if created:
         connection = M365Connection()
     connection.tenant_id = tenant_id
@@ -79,9 +82,14 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
         # Another tenant's name, domains and test result no longer apply.
         connection.tenant_name, connection.verified_domains, connection.last_test_ok = "", [], None
     connection.save()
+    if own_domains is not None:
+        OwnDomain.objects.filter(source="admin").exclude(domain__in=own_domains).delete()
+        for domain in own_domains:
+            OwnDomain.objects.update_or_create(domain=domain, defaults={"source": "admin"})
     after = {
         "tenant_id": tenant_id, "client_id": client_id, "mailboxes": list(mailboxes),
         "secret_expires_on": secret_expires_on.isoformat() if secret_expires_on else None,
+        "own_domains": admin_own_domains(),
     }
     changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
     removed = sorted(set(before.get("mailboxes", [])) - set(mailboxes))
@@ -96,12 +104,17 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
     return connection
 
 
+def admin_own_domains():
+    """The MSP domains an admin listed (Configure → Other MSP domains)."""
+    return sorted(OwnDomain.objects.filter(source="admin").values_list("domain", flat=True))
+
+
 def own_domains_refresh(connection):
     """The MSP's own domains: those of its technician mailboxes. Not the
     tenant's verified domains: a tenant may verify its customers' domains
     too, and mail from a customer would then be taken for the MSP's own."""
     wanted = {address_domain(upn) for upn in connection.mailboxes if address_domain(upn)}
-    for domain in wanted:
+    for domain in wanted - set(admin_own_domains()):
         OwnDomain.objects.update_or_create(domain=domain, defaults={"source": "mailboxes"})
     OwnDomain.objects.filter(source="tenant").delete()
 

@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from customers.domains import DomainIndex, address_domain, address_normalise
+from customers.domains import DomainError, DomainIndex, address_domain, address_normalise, domain_normalise
 from customers.models import CustomerDomain
 
 _MAILBOX_SPLIT = re.compile(r"[,;\s]+")
@@ -48,8 +48,14 @@ class ConnectionForm(forms.Form):
     )
     mailboxes = forms.CharField(
         label="Technician Mailboxes", required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "jane@msp.com, jack@msp.com"}),
-        help_text="Comma-separated UPNs of your technicians' mailboxes. Only these mailboxes are ever read.",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "jane@msp.com\njack@msp.com"}),
+        help_text="Your technicians' mailbox UPNs, one per line (commas work too). Only these mailboxes are ever read.",
+    )
+    own_domains = forms.CharField(
+        label="Other MSP domains", required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "contoso-msp.co.uk"}),
+        help_text="Optional, one per line: your own domains besides your technicians' mailbox domains (those count "
+                  "already). Mail from them is shown as Sent, and none of them can be a customer's.",
     )
     secret_expires_on = forms.DateField(
         label="Secret expires on", required=False, widget=forms.DateInput(attrs={"type": "date"}),
@@ -87,6 +93,26 @@ class ConnectionForm(forms.Form):
                     "(shown once, when the secret is created)."
                 )
         return secret
+
+    def clean_own_domains(self):
+        domains, errors = [], []
+        index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
+        for raw in _MAILBOX_SPLIT.split(self.cleaned_data["own_domains"] or ""):
+            if not raw:
+                continue
+            try:
+                domain = domain_normalise(raw)
+            except DomainError as error:
+                errors.append(str(error))
+                continue
+            if index.customer_for_domain(domain) is not None or CustomerDomain.objects.filter(
+                    domain__endswith="." + domain).exists():
+                errors.append(f"{domain} is (or contains) a customer's domain: it cannot be yours too.")
+            elif domain not in domains:
+                domains.append(domain)
+        if errors:
+            raise ValidationError(errors)
+        return domains
 
     def clean_mailboxes(self):
         mailboxes = parse_mailboxes(self.cleaned_data["mailboxes"])

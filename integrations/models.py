@@ -87,6 +87,8 @@ class SyncRun(RunRecord):
         SUCCESS = "success"
         FAILED = "failed"
         SKIPPED = "skipped"
+        # Its worker died mid-run; closed by the run that took the mailbox over.
+        INTERRUPTED = "interrupted"
 
     mailbox = models.CharField(max_length=320, db_index=True)
     folder = models.CharField(max_length=16)  # inbox | sentitems | calendar
@@ -114,6 +116,10 @@ class PostureRun(RunRecord):
         RUNNING = "running"
         SUCCESS = "success"
         FAILED = "failed"
+        # Another collection held the claim: nothing was read or written.
+        SKIPPED = "skipped"
+        # Its worker died mid-run; closed by the run that took the collection over.
+        INTERRUPTED = "interrupted"
 
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
     mfa_source = models.CharField(max_length=16, blank=True)  # report | methods
@@ -123,3 +129,15 @@ class PostureRun(RunRecord):
     users_matched = models.PositiveIntegerField(default=0)
     users_unmatched = models.PositiveIntegerField(default=0)
     fallback_users = models.PositiveIntegerField(default=0)
+
+
+class TaskClaim(models.Model):
+    """The claim of one tenant-wide task (integrations.claims): `heartbeat_at`
+    is set by a conditional UPDATE (only where it is NULL or stale) and
+    refreshed while the task runs, so the task never runs twice at once."""
+
+    name = models.CharField(max_length=64, unique=True)  # e.g. "posture"
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return self.name

@@ -6,12 +6,14 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from .claims import claim_stale_after
 from .connection import connection_get
-from .m365.sync import CLAIM_STALE_AFTER
+from .m365.posture_sync import posture_in_progress
 from .models import MailboxState, PostureRun, SyncRun
 
 FOLDERS = ("inbox", "sentitems", "calendar")
 MAIL_FOLDER_LABELS = {"inbox": "Inbox", "sentitems": "Sent items"}
+POSTURE_HISTORY = 8  # posture runs listed, newest first
 
 
 def integrations_status():
@@ -19,7 +21,13 @@ def integrations_status():
     context = {"connection": connection, "sync_minutes": settings.VECTIS_MAIL_SYNC_MINUTES, **_state(connection)}
     if connection is not None:
         context.update(mailbox_health(connection))
-        context["posture_run"] = PostureRun.objects.order_by("-started_at", "-id").first()
+        history = list(PostureRun.objects.order_by("-started_at", "-id")[:POSTURE_HISTORY])
+        context["posture_runs"] = history
+        # The facts are those of the latest collection that ended with data or an error;
+        # running, skipped and interrupted runs are in the history table.
+        finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
+        context["posture_run"] = PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
+        context["posture_busy"] = posture_in_progress()
     return context
 
 
@@ -52,7 +60,7 @@ def mailbox_health(connection):
     rows = []
     for upn in upns:
         state = states.get(upn)
-        running = bool(state and state.running_since and state.running_since > now - CLAIM_STALE_AFTER)
+        running = bool(state and state.running_since and state.running_since > now - claim_stale_after())
         last_success = state.last_success_at if state else None
         queued = not running and requested is not None and (last_success is None or last_success < requested) and not (
             state and state.last_error_at and state.last_error_at > requested)

@@ -1,61 +1,93 @@
 """Celery tasks: thin shells over the sync services. They take plain ids
 (UPNs), return nothing (results are never stored anywhere, so no task can
-leak data through them) and never carry message content in their arguments."""
+leak data through them) and never carry message content in their arguments.
+
+Every task that claims work (a mailbox, the tenant's posture) follows the one
+recovery rule of integrations.claims; docs/operations.md audits each task."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from customers.retention import communications_purge_old
 
-from .connection import connection_get, current_mailboxes, graph_client_for
-from .m365.sync import CLAIM_STALE_AFTER, Claim, mailbox_sync, sync_runs_purge_old
+from .claims import claim_stale_after
+from .connection import connection_get, current_mailboxes
+from .m365.sync import mailbox_claim_row, mailbox_sync, sync_runs_purge_old
 from .models import MailboxState
 
+# For every task: acks_late + reject_on_worker_lost, so a worker killed
+# mid-run gives the message back to the broker (the pool's parent rejects it
+# at once; a dead host's message returns after Redis's visibility timeout) and
+# the rerun replays it. Safe because every task is idempotent.
+REDELIVERED_IF_LOST = {"ignore_result": True, "acks_late": True, "reject_on_worker_lost": True}
+# Tasks that claim work also replay only once the dead run's claim is stale
+# (retry_when_stale_if_redelivered); max_retries bounds a task that kills its
+# worker every time (say, out of memory) to a few rounds, then it is dropped.
+CLAIMING_TASK = {**REDELIVERED_IF_LOST, "bind": True, "max_retries": 3}
 
-@shared_task(name="integrations.tasks.sync_all_mailboxes", ignore_result=True)
+
+def retry_when_stale_if_redelivered(task, stale_in):
+    """A claiming task found its work claimed. If the message came back because
+    the worker running it died, that dead run still holds the claim (the broker
+    redelivers at once, long before the claim goes stale): come back when it is
+    stale instead of dropping the rerun until a later schedule. Otherwise a
+    live run is doing the work and this request is done."""
+    if (task.request.delivery_info or {}).get("redelivered"):
+        raise task.retry(countdown=stale_in + 1)
+
+
+@shared_task(name="integrations.tasks.sync_all_mailboxes", **REDELIVERED_IF_LOST)
 def sync_all_mailboxes(full=False, reason="schedule"):
     """Fan out one task per allowed mailbox (beat, every VECTIS_MAIL_SYNC_MINUTES;
     the admin's sync button with reason="manual" or "initial"). On the schedule,
     mailboxes whose run is still going are left to it rather than queued behind
     it; a manual request is always queued and records a skipped run if busy."""
     busy = set(
-        MailboxState.objects.filter(running_since__gte=timezone.now() - CLAIM_STALE_AFTER).values_list("upn", flat=True)
+        MailboxState.objects.filter(running_since__gte=timezone.now() - claim_stale_after()).values_list("upn", flat=True)
     )
     for upn in current_mailboxes():
         if reason != "schedule" or upn not in busy:
             sync_mailbox.delay(upn, full=full, reason=reason)
 
 
-# acks_late + reject_on_worker_lost: a worker killed mid-run gives the task
-# back to the broker; the rerun replays pages idempotently once the dead
-# run's claim has gone stale.
-@shared_task(bind=True, name="integrations.tasks.sync_mailbox", ignore_result=True, acks_late=True,
-             reject_on_worker_lost=True, max_retries=3)
+@shared_task(name="integrations.tasks.sync_mailbox", **CLAIMING_TASK)
 def sync_mailbox(self, upn, full=False, reason="schedule"):
     summary = mailbox_sync(upn=upn, full=full, reason=reason)
-    if summary and summary["outcome"] == "skipped" and (self.request.delivery_info or {}).get("redelivered"):
-        # The message came back because the worker running it died, and that
-        # dead run still holds the mailbox's claim (the broker redelivers at
-        # once, long before the claim goes stale). Come back when it is stale
-        # instead of dropping the rerun until a later schedule.
-        raise self.retry(countdown=Claim.stale_in(upn) + 1)
+    if summary and summary["outcome"] == "skipped":
+        retry_when_stale_if_redelivered(self, mailbox_claim_row(upn).stale_in())
 
 
-@shared_task(name="integrations.tasks.purge_old_communications", ignore_result=True)
+@shared_task(name="integrations.tasks.purge_old_communications", **REDELIVERED_IF_LOST)
 def purge_old_communications():
     """Daily: message/event metadata and sync-run history older than VECTIS_RETENTION_DAYS."""
     communications_purge_old()
     sync_runs_purge_old()
 
 
-@shared_task(name="integrations.tasks.sync_posture", ignore_result=True)
-def sync_posture(run_id=None):
+@shared_task(name="integrations.tasks.sync_posture", **CLAIMING_TASK)
+def sync_posture(self, run_id=None):
+    """Daily (beat) and from the Integrations page. run_id is accepted from
+    messages queued by earlier versions (which created the run first) and is
+    not used: the run is created once the claim is won."""
     # Imported here so mail sync never depends on the posture feature's imports.
-    from .m365.posture_sync import posture_run_claim, posture_sync
+    from .m365.posture_sync import posture_claim_row, posture_collect
 
-    run = posture_run_claim(run_id=run_id)
-    if run is None:
+    connection = connection_get()
+    if connection is None:
         return
-    with graph_client_for(connection_get()) as client:
-        posture_sync(client=client, run=run)
+    run = posture_collect(connection=connection)
+    if run.outcome == run.Outcome.SKIPPED:
+        retry_when_stale_if_redelivered(self, posture_claim_row().stale_in())
 
+
+@shared_task(name="integrations.tasks.resume_orphaned_work", **REDELIVERED_IF_LOST)
+def resume_orphaned_work():
+    """Every third of the stale time (beat): a posture collection whose worker
+    died and whose message is gone or still held by Redis is started again, so
+    it is taken over within the stale time without anyone pressing a button.
+    (Mailboxes need no sweep: the mail schedule queues every mailbox whose
+    claim is stale.)"""
+    from .m365.posture_sync import posture_run_orphaned
+
+    if connection_get() is not None and posture_run_orphaned():
+        sync_posture.delay()

@@ -12,11 +12,11 @@ from vectis.access import require_role
 from vectis.models import Role
 
 from . import tasks
-from .connection import connection_get, connection_record_test, connection_save
+from .connection import admin_own_domains, connection_get, connection_record_test, connection_save
 from .diagnostics import TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
-from .models import PostureRun
+from .m365.posture_sync import posture_in_progress
 from .status import integrations_status
 
 
@@ -40,7 +40,8 @@ def m365_configure(request):
     initial = {}
     if connection is not None:
         initial = {"tenant_id": connection.tenant_id, "client_id": connection.client_id,
-                   "mailboxes": ", ".join(connection.mailboxes), "secret_expires_on": connection.secret_expires_on}
+                   "mailboxes": "\n".join(connection.mailboxes), "secret_expires_on": connection.secret_expires_on,
+                   "own_domains": "\n".join(admin_own_domains())}
     form = ConnectionForm(request.POST or None, connection=connection, initial=initial)
     report = None
     action = request.POST.get("action", "save")
@@ -125,9 +126,28 @@ def sync_start(request):
     audit_log(actor=request.user, action="m365.sync_start", target=connection, request=request,
               details={"initial": initial, "mailboxes": list(connection.mailboxes)})
     transaction.on_commit(lambda: tasks.sync_all_mailboxes.delay(full=False, reason="initial" if initial else "manual"))
-    transaction.on_commit(lambda: tasks.sync_posture.delay())
-    messages.success(request, "Sync started: mail and calendars for each technician mailbox, then the security posture.")
+    busy = _posture_start()
+    if busy:
+        messages.success(request, "Sync started: mail and calendars for each technician mailbox.")
+        messages.warning(request, busy)
+    else:
+        messages.success(request, "Sync started: mail and calendars for each technician mailbox, then the security posture.")
     return redirect("integrations:index")
+
+
+def _posture_start():
+    """Queue a posture collection. When one is in progress, say so instead
+    (since when, and when a dead one is taken over) and queue the request for
+    that moment, so a dead run is taken over without anyone pressing again."""
+    running = posture_in_progress()
+    if running is None:
+        transaction.on_commit(lambda: tasks.sync_posture.delay())
+        return ""
+    countdown = running["takeover_in"] + 1
+    transaction.on_commit(lambda: tasks.sync_posture.apply_async(countdown=countdown))
+    return (f"Security posture not started: a collection has been running since {running['since']:%Y-%m-%d %H:%M} UTC "
+            f"(last heard from at {running['heartbeat']:%H:%M:%S} UTC) and is left to finish. If its worker has stopped, "
+            f"it is taken over at {running['takeover_at']:%H:%M:%S} UTC and the collection runs then.")
 
 
 @require_role(Role.ADMIN)
@@ -149,8 +169,11 @@ def posture_sync_start(request):
     connection = connection_get()
     if connection is None:
         raise Http404("Microsoft 365 is not configured")
-    run = PostureRun.objects.create()
-    audit_log(actor=request.user, action="m365.posture_sync_start", target=run, request=request)
-    transaction.on_commit(lambda: tasks.sync_posture.delay(run_id=run.pk))
-    messages.success(request, "Security posture sync started.")
+    busy = _posture_start()
+    audit_log(actor=request.user, action="m365.posture_sync_start", target=connection, request=request,
+              details={"busy": bool(busy)})
+    if busy:
+        messages.warning(request, busy)
+    else:
+        messages.success(request, "Security posture sync started.")
     return redirect("integrations:index")

@@ -141,3 +141,30 @@ def test_test_with_an_undecryptable_stored_secret_asks_for_the_secret(admin_clie
     assert response.status_code == 200
     assert "cannot be decrypted" in response.content.decode()
     assert not AuditEvent.objects.filter(action="m365.test").exists()
+
+
+def test_an_admin_lists_other_msp_domains_and_they_are_audited(admin_client):
+    response = admin_client.post(URL, form_data(own_domains="Contoso-MSP.co.uk\nmsp-support.example"))
+    assert response.status_code == 302
+    assert set(OwnDomain.objects.filter(source="admin").values_list("domain", flat=True)) == {
+        "contoso-msp.co.uk", "msp-support.example"}
+    assert "msp.example" in set(OwnDomain.objects.values_list("domain", flat=True))  # the mailboxes' own stays
+    row = AuditEvent.objects.get(action="m365.connect")
+    assert row.details["changes"]["own_domains"] == [[], ["contoso-msp.co.uk", "msp-support.example"]]
+    # One removed on the next save goes; saving without the field's change keeps the list.
+    admin_client.post(URL, form_data(client_secret="", own_domains="msp-support.example"))
+    assert list(OwnDomain.objects.filter(source="admin").values_list("domain", flat=True)) == ["msp-support.example"]
+    assert "msp-support.example" in admin_client.get(URL).content.decode()
+
+
+@pytest.mark.parametrize("raw,message", [
+    ("northwind.example", "customer&#x27;s domain"),
+    ("eu.northwind.example", "customer&#x27;s domain"),
+    ("example", "needs a dot"),
+    ("co.uk", "public suffix"),
+])
+def test_other_msp_domains_cannot_be_a_customers_or_a_suffix(admin_client, raw, message):
+    make_customer("Northwind", "northwind.example")
+    response = admin_client.post(URL, form_data(own_domains=raw))
+    assert response.status_code == 200 and message in response.content.decode()
+    assert connection_get() is None and not OwnDomain.objects.filter(source="admin").exists()

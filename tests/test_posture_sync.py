@@ -317,34 +317,3 @@ def test_nothing_but_method_types_is_stored(sim):
         for row in snapshot.users:
             assert set(row) == SNAPSHOT_USER_KEYS
             assert set(row["method_types"]) <= known_types
-
-
-def test_a_second_posture_run_is_skipped_while_one_is_running(db, graph_sim):
-    """Two collections would race to write the same day's snapshots: the later one
-    is recorded as skipped and makes no Graph request."""
-    from customers.services import customer_create
-    from integrations.connection import connection_save
-    from integrations.m365.posture_sync import posture_run_claim
-    from integrations.models import PostureRun
-    from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-    from integrations.tasks import sync_posture
-
-    spec = graph_sim.simulator.tenant.spec
-    customer_create(actor=None, name="Northwind", domains=[spec.customer_domains[0]])
-    connection_save(actor=None, tenant_id=spec.tenant_id, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
-                    mailboxes=spec.technician_upns(), secret_expires_on=None)
-    first = posture_run_claim()
-    assert first is not None and first.outcome == PostureRun.Outcome.RUNNING
-    second = PostureRun.objects.create()
-    graph_sim.simulator.clear_requests()
-    sync_posture.apply(kwargs={"run_id": second.pk})
-    second.refresh_from_db()
-    assert second.outcome == PostureRun.Outcome.FAILED and "Skipped: another posture collection" in second.error
-    assert graph_sim.simulator.requests == []
-    # Once the first finishes, a new run goes ahead.
-    first.outcome = PostureRun.Outcome.SUCCESS
-    first.save()
-    third = PostureRun.objects.create()
-    sync_posture.apply(kwargs={"run_id": third.pk})
-    third.refresh_from_db()
-    assert third.outcome == PostureRun.Outcome.SUCCESS

@@ -22,8 +22,9 @@ from customers.models import (
 from customers.retention import communications_forget_unmatched, communications_purge_old
 from customers.services import customer_delete, domain_add, domain_remove
 from integrations import tasks
+from integrations.claims import claim_stale_after
 from integrations.connection import connection_get, connection_save
-from integrations.m365.sync import CLAIM_STALE_AFTER, Claim, sync_runs_purge_old
+from integrations.m365.sync import mailbox_claim_row, sync_runs_purge_old
 from integrations.models import MailboxState, SyncRun
 from vectis.celery import app as celery_app
 
@@ -164,8 +165,8 @@ def test_purge_task_keeps_recent_data(sync_kit):
 def test_a_mailbox_already_running_is_not_started_twice(sync_kit):
     jane = sync_kit.mailboxes()[0]
     MailboxState.objects.create(upn=jane)
-    claim = Claim.take(jane)
-    assert claim is not None and Claim.take(jane) is None  # the conditional UPDATE lets one win
+    claim = mailbox_claim_row(jane).take()
+    assert claim is not None and mailbox_claim_row(jane).take() is None  # the conditional UPDATE lets one win
     sync_kit.sim.clear_requests()
 
     [summary] = sync_kit.sync([jane])
@@ -173,7 +174,8 @@ def test_a_mailbox_already_running_is_not_started_twice(sync_kit):
     assert summary["outcome"] == "skipped"
     assert not sync_kit.sim.requests
     skipped = SyncRun.objects.get(mailbox=jane)
-    assert skipped.outcome == "skipped" and "running since" in skipped.error
+    assert skipped.outcome == "skipped" and "Another sync of this mailbox is running" in skipped.error
+    assert f"last heard from at {claim.token:%Y-%m-%d %H:%M:%S} UTC" in skipped.error
     assert MailboxState.objects.get(upn=jane).running_since == claim.token  # not released by the loser
 
     claim.release()
@@ -185,11 +187,11 @@ def test_a_mailbox_already_running_is_not_started_twice(sync_kit):
 def test_a_stale_claim_is_taken_over_and_the_dead_run_cannot_release_it(sync_kit):
     jane = sync_kit.mailboxes()[0]
     MailboxState.objects.create(upn=jane)
-    dead = Claim.take(jane, now=timezone.now() - CLAIM_STALE_AFTER - timedelta(minutes=1))
+    dead = mailbox_claim_row(jane).take(now=timezone.now() - claim_stale_after() - timedelta(minutes=1))
     assert dead is not None
     cut_off = SyncRun.objects.create(mailbox=jane, folder="inbox", kept=7)  # its worker was killed
 
-    live = Claim.take(jane)
+    live = mailbox_claim_row(jane).take()
     assert live is not None
     dead.release()
     assert MailboxState.objects.get(upn=jane).running_since == live.token
@@ -197,13 +199,13 @@ def test_a_stale_claim_is_taken_over_and_the_dead_run_cannot_release_it(sync_kit
     [summary] = sync_kit.sync([jane])
     assert summary["outcome"] == "success"
     cut_off.refresh_from_db()
-    assert cut_off.outcome == "failed" and "Interrupted" in cut_off.error and cut_off.finished_at
+    assert cut_off.outcome == "interrupted" and "Interrupted" in cut_off.error and cut_off.finished_at
 
 
 def test_busy_mailboxes_are_not_queued_again_by_the_schedule(sync_kit, eager_tasks):
     jane, *others = sync_kit.mailboxes()
     MailboxState.objects.create(upn=jane)
-    claim = Claim.take(jane)
+    claim = mailbox_claim_row(jane).take()
 
     tasks.sync_all_mailboxes.apply()
 

@@ -197,10 +197,18 @@ CELERY_RESULT_BACKEND = None
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# A broker restart (Redis keeps nothing on disk) must not stop a sync that is
+# running: it finishes and writes its result; only its acknowledgement is lost,
+# and its message with it. (Celery 6 would cancel it, losing the run's work.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# beat writes its schedule file after every task it sends, so a beat killed and
+# restarted does not send the same due task again (docs/operations.md).
+CELERY_BEAT_SYNC_EVERY = 1
 
 VECTIS_MAIL_SYNC_MINUTES = env_int("VECTIS_MAIL_SYNC_MINUTES", 10, minimum=1)
-# A mailbox sync's claim not refreshed for this long belongs to a worker that
-# died, and another run may take the mailbox over. Keep it well above the
+# A claim (a mailbox's sync, the posture collection: integrations.claims) not
+# refreshed for this long belongs to a worker that died, and another run may
+# take the work over. Keep it well above the
 # longest single Graph request with its retries (a few minutes); tests that
 # kill workers set it to seconds.
 VECTIS_SYNC_CLAIM_STALE_SECONDS = env_int("VECTIS_SYNC_CLAIM_STALE_SECONDS", 15 * 60, minimum=2)
@@ -221,6 +229,11 @@ CELERY_BEAT_SCHEDULE = {
     "posture-sync": {
         "task": "integrations.tasks.sync_posture",
         "schedule": crontab(hour=VECTIS_POSTURE_SYNC_HOUR, minute=0),
+    },
+    # A posture run whose worker died is taken over within the stale time plus this.
+    "resume-orphaned-work": {
+        "task": "integrations.tasks.resume_orphaned_work",
+        "schedule": max(30, VECTIS_SYNC_CLAIM_STALE_SECONDS / 3),
     },
 }
 

@@ -24,11 +24,10 @@ Only method type names are kept: parse.py reduces every method object to its
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from customers.domains import DomainIndex
@@ -38,6 +37,8 @@ from security.privileged import privileged_role, privileged_role_rule
 from security.services import posture_collection_store
 from security.strength import METHOD_STRENGTH
 
+from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow, task_claim_row
+from ..connection import graph_client_for
 from ..models import M365Connection, PostureRun
 from . import errors, parse
 
@@ -69,20 +70,26 @@ class _Collected:
     report_unavailable_reason: str = ""
     fallback_users: int = 0
     partial_error: errors.GraphError | None = None
+    heartbeat: Callable[[], None] = lambda: None  # called after every page or batch read
 
 
-def posture_sync(*, client, run: PostureRun | None = None) -> PostureRun:
+def posture_sync(*, client, run: PostureRun | None = None, claim=None) -> PostureRun:
     """Collect posture through a connected GraphClient and store it.
 
     Returns the PostureRun (created when not given), finished as success or
     failed; a Graph failure is recorded on the run (with Graph's request id)
-    rather than raised. Unexpected errors are recorded and re-raised."""
+    rather than raised. Unexpected errors are recorded and re-raised.
+    claim: the posture claim (posture_collect), refreshed after every page
+    and checked once more just before anything is written; a run whose claim
+    was taken over writes nothing and ends as interrupted."""
     run = run or PostureRun.objects.create()
     started = timezone.now()
     try:
-        collected = _collect(client)
+        collected = _collect(client, heartbeat=claim.refresh if claim else (lambda: None))
         finished = timezone.now()
         observed = _observed_users(collected)
+        if claim is not None:
+            claim.refresh(force=True)  # still ours: then nobody else writes today's snapshot meanwhile
         posture_collection_store(users=observed, as_of=finished, provenance=_provenance(client, collected, run, started, finished))
         run.outcome = PostureRun.Outcome.SUCCESS
         run.mfa_source = collected.mfa_source
@@ -95,6 +102,10 @@ def posture_sync(*, client, run: PostureRun | None = None) -> PostureRun:
             unknown = sum(1 for u in observed if u.mfa_registered is None and scope_reason(u) == IN_SCOPE)
             run.error = f"Partial: MFA state of {unknown} in-scope users is unknown. {collected.partial_error}"
             run.request_id = collected.partial_error.request_id or ""
+    except ClaimLost:
+        run.outcome = PostureRun.Outcome.INTERRUPTED
+        run.error = ("Interrupted: not heard from for the claim's stale time, so another collection took over; "
+                     "this one wrote nothing.")
     except errors.GraphError as error:
         logger.warning("posture sync failed: %r", error)
         run.outcome = PostureRun.Outcome.FAILED
@@ -126,8 +137,8 @@ def _finish(run, client):
 # ------------------------------------------------------------------ collection (Graph only)
 
 
-def _collect(client) -> _Collected:
-    collected = _Collected()
+def _collect(client, heartbeat) -> _Collected:
+    collected = _Collected(heartbeat=heartbeat)
     _collect_roles(client, collected)
     _collect_users(client, collected)
     _collect_report(client, collected)
@@ -141,6 +152,7 @@ def _collect_roles(client, collected):
         if rule is None:
             continue
         for page in client.role_members(role.id):
+            collected.heartbeat()
             for member in parse.role_members_page(page):
                 if not member.id:
                     continue
@@ -155,6 +167,7 @@ def _collect_roles(client, collected):
 def _collect_users(client, collected):
     index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
     for page in client.users():
+        collected.heartbeat()
         for user in parse.users_page(page):
             collected.seen += 1
             customer_id = index.customer_for_address(user.user_principal_name or "")
@@ -179,6 +192,7 @@ def _collect_report(client, collected):
     found = {}
     try:
         for page in client.registration_details():
+            collected.heartbeat()
             for record in parse.registration_page(page):
                 if record.id in wanted:
                     found[record.id] = (record.methods_registered, "report")
@@ -198,6 +212,7 @@ def _collect_fallback(client, collected):
     collected.fallback_users = len(wanted)
     for start in range(0, len(wanted), BATCH_USERS):
         chunk = wanted[start : start + BATCH_USERS]
+        collected.heartbeat()
         try:
             answers = client.auth_methods_batch(chunk)
         except errors.GraphError as error:
@@ -271,28 +286,64 @@ def _provenance(client, collected, run, started, finished):
     }
 
 
-POSTURE_RUN_STALE_AFTER = timedelta(hours=2)
+POSTURE_CLAIM = "posture"
 
 
-def posture_run_claim(*, run_id=None):
-    """The run this task may carry out, or None when there is no connection or
-    another collection is still running (two would race to write the same day's
-    snapshots). Serialised on the connection row so two tasks can't both win."""
-    with transaction.atomic():
-        connection = M365Connection.objects.select_for_update().order_by("pk").first()
-        if connection is None:
-            return None
-        run = PostureRun.objects.filter(pk=run_id).first() if run_id else None
-        busy = PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING,
-                                         started_at__gte=timezone.now() - POSTURE_RUN_STALE_AFTER)
-        if run is not None:
-            busy = busy.exclude(pk=run.pk)
-        other = busy.order_by("started_at").first()
-        if other is not None:
-            if run is not None:
-                run.outcome = PostureRun.Outcome.FAILED
-                run.finished_at = timezone.now()
-                run.error = f"Skipped: another posture collection has been running since {other.started_at:%Y-%m-%d %H:%M} UTC."
-                run.save(update_fields=["outcome", "finished_at", "error"])
-            return None
-        return run or PostureRun.objects.create()
+def posture_claim_row(*, to_take=False) -> ClaimRow:
+    """The tenant's posture claim: two collections would race to write the same day's snapshots."""
+    return task_claim_row(POSTURE_CLAIM, to_take=to_take)
+
+
+def posture_collect(*, connection) -> PostureRun:
+    """The posture task's job: take the claim, collect through a client for
+    `connection`, release. Returns the run: SKIPPED (no Graph request) when
+    another collection holds the claim. Runs still marked running when the
+    claim is won belong to dead workers and are closed as interrupted."""
+    row = posture_claim_row(to_take=True)
+    claim = row.take()
+    if claim is None:
+        return _record_skipped(row)
+    try:
+        PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING).update(
+            outcome=PostureRun.Outcome.INTERRUPTED, finished_at=claim.token, error=INTERRUPTED_ERROR)
+        run = PostureRun.objects.create(started_at=claim.token)
+        try:
+            with graph_client_for(connection) as client:
+                return posture_sync(client=client, run=run, claim=claim)
+        except Exception as error:
+            # An error outside the collection (building or closing the client): recorded, never left running.
+            PostureRun.objects.filter(pk=run.pk, outcome=PostureRun.Outcome.RUNNING).update(
+                outcome=PostureRun.Outcome.FAILED, finished_at=timezone.now(),
+                error=f"Internal error ({type(error).__name__}); see the worker log.")
+            raise
+    finally:
+        claim.release()
+
+
+def _record_skipped(row) -> PostureRun:
+    now = timezone.now()
+    running = posture_in_progress()
+    since = f" since {running['since']:%Y-%m-%d %H:%M:%S} UTC" if running else ""
+    return PostureRun.objects.create(
+        started_at=now, finished_at=now, outcome=PostureRun.Outcome.SKIPPED,
+        error=f"Skipped: another posture collection has been running{since} ({row.busy_text()}).")
+
+
+def posture_run_orphaned() -> bool:
+    """A run still marked running whose claim is stale: its worker died and no
+    redelivery has taken it over yet (a dead host's message returns only after
+    Redis's visibility timeout; a Redis restart loses it)."""
+    return PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING).exists() and not posture_claim_row().held()
+
+
+def posture_in_progress() -> dict | None:
+    """The collection holding the claim, for the Integrations page: since when,
+    when it was last heard from and when it is taken over if its worker has
+    stopped. None when no collection holds it."""
+    row = posture_claim_row()
+    if not row.held():
+        return None
+    running = PostureRun.objects.filter(outcome=PostureRun.Outcome.RUNNING).order_by("-started_at", "-id").first()
+    heartbeat = row.heartbeat()
+    return {"run": running, "since": running.started_at if running else heartbeat, "heartbeat": heartbeat,
+            "takeover_at": row.stale_at(), "takeover_in": row.stale_in()}

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from audit.log import audit_log
 from customers import ingest
 from customers.domains import address_domain, address_normalise
 
+from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow
 from ..connection import connection_get, current_mailboxes, graph_client_for
 from ..mailboxes import mailboxes_forget
 from ..models import M365Connection, MailboxState, SyncRun
@@ -26,11 +26,6 @@ from .mail_sync import FOLDERS, folder_round
 
 logger = logging.getLogger(__name__)
 
-# A claim not refreshed for this long belongs to a worker that died (setting
-# VECTIS_SYNC_CLAIM_STALE_SECONDS, 15 minutes by default); a live run
-# refreshes its claim at least every HEARTBEAT while it pages.
-CLAIM_STALE_AFTER = timedelta(seconds=settings.VECTIS_SYNC_CLAIM_STALE_SECONDS)
-HEARTBEAT = min(timedelta(seconds=60), CLAIM_STALE_AFTER / 4)
 REASONS = ("schedule", "manual", "initial", "command")
 PROGRESS_FIELDS = [
     "seen", "kept", "dropped", "removed", "full", "capped", "listed", "graph_requests", "retries", "throttled_seconds",
@@ -47,43 +42,9 @@ class SyncContext:
     technicians: frozenset
 
 
-class ClaimLost(Exception):
-    """Another run took the mailbox over (ours was stale), or the mailbox was removed."""
-
-
-class Claim:
-    """The run's hold on a mailbox: MailboxState.running_since, set by a
-    conditional UPDATE so that of two concurrent runs exactly one wins."""
-
-    def __init__(self, upn, token):
-        self.upn, self.token = upn, token
-
-    @classmethod
-    def take(cls, upn, now=None):
-        now = now or timezone.now()
-        free = Q(running_since__isnull=True) | Q(running_since__lt=now - CLAIM_STALE_AFTER)
-        won = MailboxState.objects.filter(free, upn=upn).update(running_since=now)
-        return cls(upn, now) if won else None
-
-    @staticmethod
-    def stale_in(upn, now=None):
-        """Seconds until the mailbox's current claim goes stale (0 when it is free or stale already)."""
-        since = MailboxState.objects.filter(upn=upn.strip().lower()).values_list("running_since", flat=True).first()
-        if since is None:
-            return 0
-        return max(0, round((since + CLAIM_STALE_AFTER - (now or timezone.now())).total_seconds()))
-
-    def refresh(self):
-        now = timezone.now()
-        if now - self.token < HEARTBEAT:
-            return
-        if not MailboxState.objects.filter(upn=self.upn, running_since=self.token).update(running_since=now):
-            raise ClaimLost()
-        self.token = now
-
-    def release(self):
-        # Only our own claim: if it went stale and another run took it, that one keeps it.
-        MailboxState.objects.filter(upn=self.upn, running_since=self.token).update(running_since=None)
+def mailbox_claim_row(upn) -> ClaimRow:
+    """A mailbox's claim: MailboxState.running_since (the recovery rule is integrations.claims)."""
+    return ClaimRow(MailboxState.objects.filter(upn=upn.strip().lower()), "running_since")
 
 
 def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
@@ -99,14 +60,14 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
     if connection is None or upn not in current_mailboxes():
         return None  # the allow-list is authoritative: not a single request
     MailboxState.objects.get_or_create(upn=upn)
-    claim = Claim.take(upn)
+    claim = mailbox_claim_row(upn).take()
     if claim is None:
         return _record_skipped(upn)
     started = timezone.now()
     now = now or started  # the data clock (look-back, calendar window); tests pin it
     # We hold the claim, so a run still marked running was cut off (worker killed).
     SyncRun.objects.filter(mailbox=upn, outcome=SyncRun.Outcome.RUNNING).update(
-        outcome=SyncRun.Outcome.FAILED, finished_at=started, error="Interrupted: the worker stopped mid-run."
+        outcome=SyncRun.Outcome.INTERRUPTED, finished_at=started, error=INTERRUPTED_ERROR
     )
     runs, error = [], None
     own_client = client is None
@@ -204,10 +165,10 @@ def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
 
 def _record_skipped(upn):
     now = timezone.now()
-    since = MailboxState.objects.filter(upn=upn).values_list("running_since", flat=True).first()
+    busy = mailbox_claim_row(upn).busy_text()
     SyncRun.objects.create(
         mailbox=upn, folder="all", started_at=now, finished_at=now, outcome=SyncRun.Outcome.SKIPPED,
-        error=f"A sync of this mailbox has been running since {since:%Y-%m-%d %H:%M:%S} UTC." if since else "",
+        error=f"Another sync of this mailbox is running ({busy})." if busy else "",
     )
     return {"mailbox": upn, "outcome": str(SyncRun.Outcome.SKIPPED), "runs": {}}
 

@@ -14,6 +14,10 @@ VECTIS_TEST_VISIBILITY_TIMEOUT
     the parent process gone nobody rejects the message, so it comes back only
     when its visibility timeout runs out. The restore scan runs every second
     instead of every ~100 s for the same reason.
+VECTIS_TEST_BEAT_EVERY (with VECTIS_TEST_QUEUE)
+    for `celery beat`: instead of the production schedule, one entry that
+    sends the posture collection to the test's own queue every this many
+    seconds (production: daily), so a beat restart can be tried in seconds.
 """
 
 import os
@@ -30,6 +34,15 @@ if os.environ.get("VECTIS_TEST_VISIBILITY_TIMEOUT"):
         "visibility_timeout": int(os.environ["VECTIS_TEST_VISIBILITY_TIMEOUT"]),
         "unacked_restore_interval": 1,
         "unacked_restore_throttle": 1,
+    }
+
+if os.environ.get("VECTIS_TEST_BEAT_EVERY"):
+    app.conf.beat_schedule = {
+        "posture-sync": {
+            "task": "integrations.tasks.sync_posture",
+            "schedule": float(os.environ["VECTIS_TEST_BEAT_EVERY"]),
+            "options": {"queue": os.environ["VECTIS_TEST_QUEUE"]},
+        },
     }
 
 

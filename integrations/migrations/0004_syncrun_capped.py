@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0002_resync_after_copy_split'),
+        ('integrations', '0003_task_claims_interrupted_runs'),
     ]
 
     operations = [

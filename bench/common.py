@@ -119,7 +119,9 @@ def simulator(**spec):
             if key == "faults":
                 for fault in value:
                     args += ["--fault", fault]
-            elif value is not None:
+            elif value is True:
+                args.append(f"--{key.replace('_', '-')}")  # a flag
+            elif value is not None and value is not False:
                 args += [f"--{key.replace('_', '-')}", str(value)]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)

@@ -24,6 +24,7 @@ def posture(params):
         "seconds": round(seconds, 2), "graph_requests": run.graph_requests, "retries": run.retries,
         "throttled_seconds": run.throttled_seconds, "mfa_source": run.mfa_source, "users_seen": run.users_seen,
         "users_matched": run.users_matched, "fallback_users": run.fallback_users, "error": run.error,
+        "requests_by_kind": dict(client.counters.requests), "policy_paced_seconds": round(client.policy_paced_seconds, 2),
     }
 
 

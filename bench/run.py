@@ -194,13 +194,17 @@ def bench_hub(sizes, suffix, databases):
 def bench_posture(sizes, suffix, databases):
     users = sizes["posture"]["users"]
     out = {}
-    for mode, faults in (("report", []), ("fallback", ["unlicensed_report"])):
-        db = _db("posture" if mode == "report" else "posture_fb", suffix, databases)
+    enforcement = {"policy_read": True, "extra_groups": 196, "extra_ca_policies": 42}  # 200 groups, 50 policies in all
+    for mode, faults, extra in (("report", [], {}), ("fallback", ["unlicensed_report"], {}),
+                                ("enforcement", [], enforcement)):
+        db = _db({"report": "posture", "fallback": "posture_fb", "enforcement": "posture_enf"}[mode], suffix, databases)
         with common.simulator(mailboxes=4, messages_per_mailbox=10, users_per_customer=users,
-                              customer_domains="northwind.example", faults=faults) as info:
+                              customer_domains="northwind.example", faults=faults, **extra) as info:
             env = common.child_env(db, **common.sim_env(info))
             out[mode] = common.run_child("posture", {"sim": info}, env)
             out[mode]["tenant_users"] = info["users_total"]
+            out[mode]["groups"] = info.get("groups_total")
+            out[mode]["ca_policies"] = info.get("ca_policies_total")
     return out
 
 
@@ -251,8 +255,10 @@ def rows_for(report):
         for page in h["pages"]:
             rows.append(("hub", page["page"], f"{page['queries']} queries, p50 {page['p50_ms']} ms, p95 {page['p95_ms']} ms"))
     if "posture" in results:
-        for mode in ("report", "fallback"):
-            p = results["posture"][mode]
+        for mode in ("report", "fallback", "enforcement"):
+            p = results["posture"].get(mode)
+            if p is None:
+                continue
             rows.append(("posture", f"posture sync, {p['tenant_users']:,}-user tenant, {mode}",
                          (f"{p['seconds']} s, {p['graph_requests']} Graph requests ({p['users_matched']:,} matched, "
                           f"{p['fallback_users']:,} via fallback)")))

@@ -15,6 +15,7 @@ from integrations.simulator import (
     DELTA_FILTER_CAP,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
+    WITH_POLICY_READ,
     GraphSimulator,
     TenantSpec,
     build_tenant,
@@ -37,12 +38,19 @@ def main(argv=None):
     # Graph's cap on a filtered delta round; 0 serves every item (an uncapped
     # baseline that Graph itself never offers).
     parser.add_argument("--delta-filter-cap", type=int, default=DELTA_FILTER_CAP)
+    parser.add_argument("--extra-groups", type=int, default=0)
+    parser.add_argument("--extra-ca-policies", type=int, default=0)
+    parser.add_argument("--policy-read", action="store_true", help="grant the optional Policy.Read.All")
+    # Graph returns a tenant's Conditional Access policies in one page in practice; the
+    # simulator's default of 5 a page exists to make tests follow nextLinks.
+    parser.add_argument("--ca-page-size", type=int, default=100)
     args = parser.parse_args(argv)
 
     spec_kwargs = {
         "technicians": args.mailboxes, "messages_per_mailbox": args.messages_per_mailbox,
         "events_per_mailbox": args.events_per_mailbox, "off_customer_share": args.off_customer_share,
         "mail_history_days": args.mail_history_days, "users_per_customer": args.users_per_customer,
+        "extra_groups": args.extra_groups, "extra_ca_policies": args.extra_ca_policies,
     }
     if args.customer_domains:
         spec_kwargs.update(customer_domains=tuple(args.customer_domains.split(",")), customer_subdomains=())
@@ -50,8 +58,9 @@ def main(argv=None):
     spec = TenantSpec(**spec_kwargs)
     tenant = build_tenant(spec)
     built = time.perf_counter() - started
+    extra = {"granted_permissions": WITH_POLICY_READ} if args.policy_read else {}
     sim = GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
-                         delta_filter_cap=args.delta_filter_cap or None)
+                         ca_page_size=args.ca_page_size, delta_filter_cap=args.delta_filter_cap or None, **extra)
     for name in args.fault:
         sim.faults.set(name)
     running = serve(sim)
@@ -59,6 +68,7 @@ def main(argv=None):
     info.update(
         anchor=spec.anchor.isoformat(), technician_upns=spec.technician_upns(), customer_domains_all=list(spec.customer_domains),
         tenant_build_seconds=round(built, 2), messages_total=len(tenant.all_messages()), users_total=len(tenant.users),
+        groups_total=len(tenant.groups), ca_policies_total=len(tenant.ca_policies),
     )
     path = Path(args.info_file)
     tmp = path.with_suffix(".tmp")

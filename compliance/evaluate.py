@@ -10,6 +10,11 @@ with the reason. The rules (also printed on every row):
   count as registered): a result that depends on them is "not evidenced",
   and they are listed by name. Registration is not enforcement; no row
   claims that sign-in requires MFA.
+- Where the collection read MFA enforcement (Policy.Read.All), the MFA rows
+  are evaluated on *protected*: registered AND required at sign-in by an
+  enabled Conditional Access policy, Security Defaults or per-user MFA.
+  Where it did not, those rows say enforcement could not be evidenced and can
+  never be "met" (registration alone cannot show sign-in requires MFA).
 - An empty population is "not evidenced": nothing was measured.
 - Rows that need a human judgement (least privilege, access authorisation,
   joiner/leaver) are "not evidenced" with the list the reviewer needs.
@@ -17,7 +22,7 @@ with the reason. The rules (also printed on every row):
   UPN), never only counted.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .controls import Framework
 from .population import Population
@@ -33,6 +38,18 @@ UNKNOWN = "unknown"
 REVIEW = "review"
 EXCLUDED = "excluded"
 
+ENFORCEMENT_MODE = "enforcement"
+NOT_EVIDENCED_WITHOUT_ENFORCEMENT = (
+    "Enforcement could not be evidenced: this collection did not read Conditional Access, Security Defaults "
+    "or per-user MFA (the optional Policy.Read.All permission), so registration alone cannot show that "
+    "sign-in requires MFA and this row cannot be met."
+)
+PROTECTED_MEASURED = (
+    " Enforcement: every Conditional Access policy, the authentication strengths they use, Security Defaults "
+    "and per-user MFA (beta API) were read at collection and evaluated per account (enforcement.csv gives each "
+    "account's state, policy and reason; conditional_access_policies.json the policies). Protected means MFA "
+    "registered AND enforced for all apps without conditions."
+)
 REGISTERED_NOT_ENFORCED = (
     "Figures show MFA registration, not enforcement: a registered account may still sign in without "
     "MFA unless Conditional Access or Security Defaults require it, and this pack does not read those policies."
@@ -159,19 +176,90 @@ def mfa_row(control, accounts, threshold, noun, *, measured=None, context="", ex
                       result, why, named)
 
 
+def enforcement_was_read(provenance):
+    return isinstance(provenance, dict) and provenance.get("enforcement_mode") == ENFORCEMENT_MODE
+
+
+def protected_rule(threshold, noun):
+    return (
+        f"Met when at least {threshold}% of {noun}s are protected (MFA registered AND enforced at sign-in), "
+        f"counting accounts of unknown state as not protected. Not met when {threshold}% is missed even if "
+        f"every unknown account were protected. Otherwise not evidenced. An empty population is not evidenced."
+    )
+
+
+def mfa_check(control, accounts, threshold, noun, provenance, **kwargs):
+    """An MFA row: on *protected* where enforcement was read; otherwise the
+    registration row, which can then never be met."""
+    row = mfa_row(control, accounts, threshold, noun, **kwargs)
+    if enforcement_was_read(provenance):
+        row = _protected_row(row, accounts, threshold, noun, kwargs.get("excluded", ()), kwargs.get("excluded_heading", ""))
+        return _with_exceptions(row, accounts, lambda a: a.protected is True, "protected")
+    row = _with_exceptions(row, accounts, lambda a: a.mfa_registered is True, "registered")
+    if row.result == MET:
+        return replace(row, result=NOT_EVIDENCED, why=row.why + " " + NOT_EVIDENCED_WITHOUT_ENFORCEMENT)
+    return replace(row, why=row.why + " " + NOT_EVIDENCED_WITHOUT_ENFORCEMENT)
+
+
+def _with_exceptions(row, accounts, covered, word):
+    """Documented exceptions beside the figure; the result stays on the plain figure."""
+    excepted = [a for a in accounts if a.exception]
+    if not excepted or not accounts:
+        return row
+    with_exceptions = sum(1 for a in accounts if covered(a) or a.exception)
+    figure = (f"{row.figure} With documented exceptions ({len(excepted)} in force, exceptions.csv): "
+              f"{with_exceptions} of {len(accounts)} {word} or excepted ({pct(with_exceptions, len(accounts))}%); "
+              "the result above does not count exceptions.")
+    return replace(row, figure=figure, named=row.named + _named(REVIEW, f"Documented exceptions ({len(excepted)})", excepted))
+
+
+def _protected_row(row, accounts, threshold, noun, excluded, excluded_heading):
+    protected = [a for a in accounts if a.protected is True]
+    unprotected = [a for a in accounts if a.protected is False]
+    undecided = [a for a in accounts if a.protected is None]
+    total = len(accounts)
+    states = {state: sum(1 for a in accounts if a.enforcement_state == state)
+              for state in ("enforced", "conditional", "not_enforced")}
+    figure = row.figure
+    if total:
+        figure += (f" Protected (MFA registered AND enforced at sign-in): {len(protected)} of {total} "
+                   f"({pct(len(protected), total)}%); MFA enforced for {states['enforced']}, conditional for "
+                   f"{states['conditional']}, not enforced for {states['not_enforced']}.")
+    if total == 0:
+        result, why = NOT_EVIDENCED, f"No {noun} in this snapshot, so there is nothing to measure."
+    elif reaches(len(protected), total, threshold):
+        result = MET
+        why = f"{len(protected)} of {total} protected ({pct(len(protected), total)}%), at or above the {threshold}% threshold."
+    elif not reaches(len(protected) + len(undecided), total, threshold):
+        result = NOT_MET
+        why = (f"{plural(len(unprotected), noun)} not protected (named below with the reason in enforcement.csv): "
+               f"at most {pct(len(protected) + len(undecided), total)}% could be protected, below the {threshold}% threshold.")
+    else:
+        result = NOT_EVIDENCED
+        why = (f"{plural(len(undecided), noun)} of unknown MFA state (registration could not be read; named below). "
+               "The result depends on them, so this pack cannot show it either way.")
+    named = (
+        _named(FAILING, f"Not protected: MFA not registered or not enforced ({len(unprotected)})", unprotected)
+        + _named(UNKNOWN, f"Protection unknown ({len(undecided)})", undecided)
+        + _named(EXCLUDED, excluded_heading.format(n=len(excluded)), excluded)
+    )
+    return replace(row, measured=row.measured + PROTECTED_MEASURED, figure=figure, rule=protected_rule(threshold, noun),
+                   result=result, why=why, named=named)
+
+
 def check_mfa_privileged(control, population, threshold, provenance):
     out_of_scope = [a for a in population.privileged if not a.in_scope]
     context = ""
     if out_of_scope:
         context = (f"Not counted: {plural(len(out_of_scope), 'privileged role holder')} out of scope "
                    f"(guest or disabled; named below).")
-    return mfa_row(control, population.privileged_in_scope, threshold, "in-scope privileged account",
-                   context=context, excluded=out_of_scope,
+    return mfa_check(control, population.privileged_in_scope, threshold, "in-scope privileged account", provenance,
+                     context=context, excluded=out_of_scope,
                    excluded_heading="Privileged role holders out of scope, not counted ({n})")
 
 
 def check_mfa_non_privileged(control, population, threshold, provenance):
-    return mfa_row(control, population.non_privileged_in_scope, threshold, "in-scope non-privileged account")
+    return mfa_check(control, population.non_privileged_in_scope, threshold, "in-scope non-privileged account", provenance)
 
 
 def _privileged_context(population):
@@ -183,7 +271,8 @@ def _privileged_context(population):
 
 
 def check_mfa_all(control, population, threshold, provenance):
-    return mfa_row(control, population.in_scope, threshold, "in-scope account", context=_privileged_context(population))
+    return mfa_check(control, population.in_scope, threshold, "in-scope account", provenance,
+                     context=_privileged_context(population))
 
 
 def check_mfa_all_external(control, population, threshold, provenance):
@@ -191,7 +280,7 @@ def check_mfa_all_external(control, population, threshold, provenance):
         "Microsoft 365 sign-in is reachable from the internet, so every in-scope account is an access path "
         "from outside the system boundary. Measured: " + MFA_MEASURED.format(noun="in-scope account")
     )
-    return mfa_row(control, population.in_scope, threshold, "in-scope account", measured=measured,
+    return mfa_check(control, population.in_scope, threshold, "in-scope account", provenance, measured=measured,
                    context=_privileged_context(population))
 
 
@@ -199,8 +288,10 @@ def check_mfa_all_external(control, population, threshold, provenance):
 
 PRIVILEGED_MEASURED = (
     "Membership of activated Entra ID directory roles (GET /directoryRoles and /directoryRoles/{id}/members), "
-    "matched against the privileged-role rule (role template ids, listed under Data provenance). Eligible "
-    "Privileged Identity Management assignments that were not active at collection do not appear. Covers "
+    "matched against the privileged-role rule (role template ids, listed under Data provenance). Members of "
+    "role-assignable groups holding a role are listed \"via\" the group. Eligible Privileged Identity Management "
+    "assignments appear, marked \"PIM eligible\", only where the collection could read them (see Data "
+    "provenance); otherwise only active assignments do. Covers "
     "Microsoft 365 only: privileged accounts of other systems (local administrators, servers, network "
     "devices) are outside this pack."
 )

@@ -20,9 +20,10 @@ from django.template.loader import render_to_string
 from django.utils.text import slugify
 from django.utils.timezone import override as timezone_override
 
+from .enforcement_files import enforcement_files
 from .evaluate import Evaluation, evaluate_snapshot
 from .exports import PACK_FORMAT, collection_json, controls_csv, privileged_users_csv, users_csv
-from .report import PACK_FILES, VERIFY_NOTE, provenance_items, reading_notes, report_facts
+from .report import VERIFY_NOTE, pack_files, provenance_items, reading_notes, report_facts
 from .report_pdf import report_pdf
 
 MANIFEST_NAME = "manifest.json"
@@ -108,7 +109,7 @@ def _render_report_html(source):
         "facts": report_facts(source),
         "notes": reading_notes(source),
         "provenance": provenance_items(source),
-        "files": PACK_FILES,
+        "files": pack_files(source),
         "verify_note": VERIFY_NOTE,
     }).encode("utf-8")
 
@@ -140,6 +141,7 @@ def build_pack(source):
         "report.html": report_html(source),
         "report.pdf": report_pdf(source),
         "users.csv": users_csv(source.evaluation.population),
+        **enforcement_files(source),
     }
     files[MANIFEST_NAME] = manifest_json(files)
     manifest = json.loads(files[MANIFEST_NAME])

@@ -8,6 +8,8 @@ against the recount (`metric_mismatches`) so a disagreement is shown, not hidden
 
 from dataclasses import dataclass
 
+from security.privileged import role_label
+
 # Labels for the scope reasons security.posture writes; other values are shown as they are.
 SCOPE_REASON_LABELS = {
     "in_scope": "In scope: enabled member account",
@@ -51,6 +53,14 @@ class Account:
     strongest: str
     mfa_source: str
     roles: tuple  # ((name, template_id), ...) sorted by name
+    # MFA enforcement (security.enforcement); "unknown" when not read
+    enforcement_state: str = "unknown"
+    enforcement_reason: str = ""
+    enforcement_policy: str = ""
+    enforcement_policy_id: str = ""
+    enforcement_detail: str = ""
+    protected: bool | None = None  # registered AND enforced; None: not decidable
+    exception: dict | None = None  # documented MFA exception in force at collection
 
     @property
     def label(self):
@@ -74,6 +84,10 @@ class Account:
     def mfa_label(self):
         return {True: "registered", False: "not registered", None: "unknown"}[self.mfa_registered]
 
+    @property
+    def protected_label(self):
+        return {True: "protected", False: "not protected", None: "unknown"}[self.protected]
+
 
 def _text(value):
     return "" if value is None else str(value)
@@ -83,7 +97,7 @@ def _roles(value, where):
     roles = []
     for role in value or []:
         if isinstance(role, dict):
-            roles.append((_text(role.get("name")) or _text(role.get("template_id")), _text(role.get("template_id"))))
+            roles.append((_text(role_label(role)), _text(role.get("template_id"))))
         elif isinstance(role, str):
             roles.append((role, ""))
         else:
@@ -103,7 +117,18 @@ def account_from_row(row, index):
     mfa = row.get("mfa_registered")
     if mfa not in (True, False, None):
         raise SnapshotUnreadable(f"{where}.mfa_registered is {mfa!r}, not true, false or null")
+    enforcement = row.get("enforcement") if isinstance(row.get("enforcement"), dict) else {}
+    protected = row.get("protected")
+    if protected not in (True, False, None):
+        raise SnapshotUnreadable(f"{where}.protected is {protected!r}, not true, false or null")
     return Account(
+        enforcement_state=_text(enforcement.get("state")) or "unknown",
+        enforcement_reason=_text(enforcement.get("reason_label") or enforcement.get("reason")),
+        enforcement_policy=_text(enforcement.get("policy_name")),
+        enforcement_policy_id=_text(enforcement.get("policy_id")),
+        enforcement_detail=_text(enforcement.get("detail")),
+        protected=protected,
+        exception=row["exception"] if isinstance(row.get("exception"), dict) else None,
         graph_id=_text(row["graph_id"]),
         upn=_text(row["upn"]),
         display_name=_text(row.get("display_name")),

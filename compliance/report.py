@@ -3,7 +3,8 @@ HTML copy print the same facts in the same order."""
 
 from datetime import datetime, timezone
 
-from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS
+from .enforcement_files import ENFORCEMENT_FILES, EXCEPTIONS_FILE, exceptions_csv
+from .evaluate import NOT_EVIDENCED_WITHOUT_ENFORCEMENT, REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
 from .exports import MFA_SOURCE_LABELS, SCOPE_RULE, UNKNOWN_RULE
 
 NOT_RECORDED = "not recorded"
@@ -17,6 +18,49 @@ PACK_FILES = (
     ("collection.json", "Provenance: tenant, Graph endpoints and API version, permissions, data source, times, counts."),
     ("manifest.json", "SHA-256 of every other file and of the sorted file list."),
 )
+
+PROTECTED_NOTE = (
+    "MFA rows are evaluated on protected accounts: MFA registered AND required at sign-in by an enabled "
+    "Conditional Access policy covering all apps without conditions, by Security Defaults or by per-user MFA. "
+    "enforcement.csv gives every account's state and reason; methodology.txt how it was read."
+)
+
+
+def pack_files(source):
+    """[(name, what it holds)] of the files this pack contains (the enforcement files only where read)."""
+    files = list(PACK_FILES)
+    if enforcement_was_read(source.provenance):
+        files[-1:-1] = ENFORCEMENT_FILES
+    if exceptions_csv(source.provenance) is not None:
+        files[-1:-1] = [EXCEPTIONS_FILE]
+    return tuple(files)
+
+
+def enforcement_text(provenance):
+    enforcement = provenance.get("enforcement") if isinstance(provenance, dict) else None
+    enforcement = enforcement if isinstance(enforcement, dict) else {}
+    if not enforcement_was_read(provenance):
+        why = enforcement.get("why_registration_only") or "this snapshot was collected without reading it."
+        return f"Not read (registration only): {why} {NOT_EVIDENCED_WITHOUT_ENFORCEMENT}"
+    sd = enforcement.get("security_defaults") if isinstance(enforcement.get("security_defaults"), dict) else {}
+    per_user = enforcement.get("per_user_mfa") if isinstance(enforcement.get("per_user_mfa"), dict) else {}
+    policies = enforcement.get("mfa_policies")
+    return (f"Read: {enforcement.get('policies_total')} Conditional Access policies "
+            f"({len(policies) if isinstance(policies, list) else NOT_RECORDED} about MFA); Security Defaults "
+            f"{'on' if sd.get('isEnabled') else 'off'}; per-user MFA (beta API): "
+            f"{per_user.get('note') or NOT_RECORDED}")
+
+
+def exceptions_text(provenance):
+    recorded = provenance.get("exceptions") if isinstance(provenance, dict) else None
+    recorded = recorded if isinstance(recorded, dict) else {}
+    in_force = recorded.get("in_force") if isinstance(recorded.get("in_force"), list) else []
+    expired = recorded.get("expired") if isinstance(recorded.get("expired"), list) else []
+    if not in_force and not expired:
+        return "None recorded at collection."
+    return (f"{len(in_force)} in force, {len(expired)} expired (exceptions.csv: reason, owner, approver, expiry, "
+            "compensating control). Excepted accounts stay in every figure; rows do not count exceptions.")
+
 
 VERIFY_NOTE = (
     "manifest.json holds the SHA-256 of every file in this pack. The command \"python manage.py verify_pack "
@@ -79,7 +123,10 @@ def report_facts(source):
                      f"{len(population.excluded)} out of scope ({excluded})"),
         ("Privileged role holders", f"{len(population.privileged)} ({len(population.privileged_in_scope)} in scope)"),
         ("MFA data source", mfa_source_text(provenance)),
-        ("Met threshold", f"{evaluation.threshold}% of the measured in-scope accounts registered "
+        ("MFA enforcement", enforcement_text(provenance)),
+        ("Documented MFA exceptions", exceptions_text(provenance)),
+        ("Met threshold", f"{evaluation.threshold}% of the measured in-scope accounts "
+                          f"{'protected (registered and enforced)' if enforcement_was_read(provenance) else 'registered'} "
                           f"(setting {evaluation.framework.threshold_setting})"),
         ("Results", ", ".join(f"{count} {label.lower()}" for label, count in result_summary(evaluation))),
         ("Application version", f"{_value(provenance, 'app_version')} at collection; pack built by {source.app_version}"),
@@ -93,7 +140,7 @@ def result_summary(evaluation):
 def reading_notes(source):
     return [
         "Scope: this pack measures the customer's accounts in Microsoft 365 (Entra ID) only. " + SCOPE_RULE,
-        REGISTERED_NOT_ENFORCED,
+        PROTECTED_NOTE if enforcement_was_read(source.provenance) else REGISTERED_NOT_ENFORCED,
         UNKNOWN_RULE,
         "Percentages are rounded down to one decimal, so 100% always means every account.",
         "Every account that fails a row, is unknown, or is for review is named (display name and UPN).",
@@ -123,6 +170,7 @@ def provenance_items(source):
         ("Graph endpoints used", _as_list(_value(provenance, "endpoints"))),
         ("Permissions granted at collection", _as_list(_value(provenance, "permissions_granted"))),
         ("MFA data source", [mfa_source_text(provenance)]),
+        ("MFA enforcement", [enforcement_text(provenance)]),
         ("Collection started", [utc_text(_value(provenance, "collection_started"))]),
         ("Collection finished", [utc_text(_value(provenance, "collection_finished"))]),
         ("Snapshot", [f"id {source.snapshot_id}, taken on {source.taken_on.isoformat()}, as of {utc_text(source.as_of_utc)}"]),

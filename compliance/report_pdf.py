@@ -20,7 +20,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from .evaluate import FAILING, MET, NOT_MET, RESULT_LABELS
-from .report import PACK_FILES, VERIFY_NOTE, provenance_items, reading_notes, report_facts
+from .report import VERIFY_NOTE, pack_files, provenance_items, reading_notes, report_facts
 
 # fontTools logs every subsetting step at INFO (dozens of lines per PDF), which
 # would flood the application log on each download.
@@ -256,7 +256,7 @@ class ReportPDF(FPDF):
         self.heading("Data provenance")
         self.key_value_table(provenance_items(self.source), label_width=52)
         self.heading("Files in this pack", size=10.5)
-        self.key_value_table(list(PACK_FILES), label_width=40)
+        self.key_value_table(list(pack_files(self.source)), label_width=40)
         self.ln(2)
         self.paragraph(VERIFY_NOTE, colour=MUTED)
 

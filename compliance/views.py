@@ -19,11 +19,12 @@ from security.models import PostureSnapshot
 from vectis.access import require_role
 
 from .controls import framework_by_key
-from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS
+from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
 from .exports import MFA_SOURCE_LABELS, UNKNOWN_RULE
 from .forms import PackSelectionForm
 from .packs import build_pack, pack_source
 from .population import SnapshotUnreadable
+from .report import PROTECTED_NOTE, enforcement_text
 
 NAMED_OPEN_UP_TO = 12  # longer account lists start folded on screen
 
@@ -55,6 +56,9 @@ def _rows_context(snapshot, framework):
         "named_open_up_to": NAMED_OPEN_UP_TO,
         "result_summary": [(key, label, evaluation.result_counts[key]) for key, label in RESULT_LABELS.items()],
         "mfa_source": MFA_SOURCE_LABELS.get(source.provenance.get("mfa_source"), "not recorded"),
+        "enforcement_text": enforcement_text(source.provenance),
+        "enforcement_read": enforcement_was_read(source.provenance),
+        "protected_note": PROTECTED_NOTE,
     }
 
 

@@ -21,6 +21,18 @@ REQUIRED_PERMISSIONS = {
     "Directory.Read.All": "Privileged directory roles cannot be listed and the tenant name cannot be read.",
 }
 
+# Optional: granted, it adds evidence; missing, nothing breaks and the pages say so.
+OPTIONAL_PERMISSIONS = {
+    "Policy.Read.All": "optional — without it, posture shows registration only (Conditional Access, Security "
+                       "Defaults and per-user MFA are not read, so no enforced or protected figures).",
+    "RoleEligibilitySchedule.Read.Directory": "optional — without it (or RoleManagement.Read.Directory), "
+                       "PIM-eligible role assignments are not read: only active role holders count as privileged.",
+}
+# Any of these in the token counts as the optional permission granted.
+OPTIONAL_ALTERNATIVES = {
+    "RoleEligibilitySchedule.Read.Directory": ("RoleManagement.Read.Directory", "RoleManagement.Read.All"),
+}
+
 FIX_PERMISSIONS = ("Open Entra ID → App registrations → Vectis → API permissions, add the missing Microsoft Graph "
                    "application permissions, then click “Grant admin consent” so all six show “Granted for <tenant>”.")
 
@@ -34,6 +46,7 @@ class PermissionCheck:
     name: str
     granted: bool
     consequence: str
+    optional: bool = False
 
 
 @dataclass
@@ -67,7 +80,7 @@ class TestReport:
 
     @property
     def missing(self):
-        return [p.name for p in self.permissions if not p.granted]
+        return [p.name for p in self.permissions if not p.granted and not p.optional]
 
 
 def connection_test(*, tenant_id, client_id, client_secret, mailboxes):
@@ -98,6 +111,10 @@ def _checks(client, report, tenant_id, mailboxes):
         return _failed(report, error)
     report.permissions = [PermissionCheck(name, name in report.granted, text)
                           for name, text in REQUIRED_PERMISSIONS.items()]
+    report.permissions += [
+        PermissionCheck(name, bool(report.granted & {name, *OPTIONAL_ALTERNATIVES.get(name, ())}), text, optional=True)
+        for name, text in OPTIONAL_PERMISSIONS.items()
+    ]
     if not report.granted:
         report.headline = "Signed in, but admin consent has not been granted: the app holds no permissions."
         report.cause = "403 Forbidden on every Graph call until consent is granted."

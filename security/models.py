@@ -70,3 +70,40 @@ class PostureSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.customer} {self.taken_on}"
+
+
+class MfaException(models.Model):
+    """A documented reason why one user is allowed not to be MFA-protected
+    (break-glass account, service account, MFA done by an external provider...).
+
+    An exception never removes the user from any denominator: figures are
+    shown with and without exceptions side by side. It applies to snapshots
+    collected on or before `expires_on` and is then flagged as expired.
+    Created and revoked only through security.exceptions (which audits)."""
+
+    class Kind(models.TextChoices):
+        BREAK_GLASS = "break_glass", "Break-glass (emergency access) account"
+        SERVICE_ACCOUNT = "service_account", "Service account"
+        EXTERNAL_MFA = "external_mfa", "MFA by an external provider (e.g. Duo)"
+        OTHER = "other", "Other"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="mfa_exceptions")
+    graph_id = models.CharField(max_length=64)  # the directory user's object id
+    user_principal_name = models.CharField(max_length=320)  # as it was when recorded
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    reason = models.TextField()
+    owner = models.CharField(max_length=200)
+    approver = models.CharField(max_length=200)
+    expires_on = models.DateField()
+    compensating_control = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["customer", "user_principal_name", "-created_at"]
+        indexes = [models.Index(fields=["customer", "graph_id"])]
+
+    def __str__(self):
+        return f"{self.user_principal_name}: {self.get_kind_display()} until {self.expires_on}"

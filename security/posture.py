@@ -21,7 +21,8 @@ The rules (also written on the pages):
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 
-from .strength import MFA_STRENGTHS, WEAK, has_mfa, strongest_strength
+from .enforcement import ENFORCED, UNKNOWN, not_read_record
+from .strength import MFA_STRENGTHS, PHISHING_RESISTANT, WEAK, has_mfa, strongest_strength
 
 IN_SCOPE = "in_scope"
 OUT_GUEST = "guest"
@@ -33,6 +34,17 @@ SCOPE_RULE = (
     "users whose state could not be read are counted as unknown, neither covered nor "
     "uncovered. Percentages are rounded down to one decimal."
 )
+MODE_ENFORCEMENT = "enforcement"
+MODE_REGISTRATION_ONLY = "registration_only"
+PROTECTED_RULE = (
+    "Enforced: an enabled Conditional Access policy requires MFA for all apps without conditions, or "
+    "Security Defaults are on, or per-user MFA is \"enforced\" (per-user \"enabled\" is conditional: legacy "
+    "authentication still accepts a password alone). Protected: MFA registered with a method "
+    "that counts AND enforced. Enforced % and protected % are over all in-scope users (users of unknown "
+    "registration count as not protected); \"conditional\" users (MFA only at some locations, platforms or "
+    "risk levels) are shown apart and not counted as enforced."
+)
+NOT_READ_DETAIL = "Enforcement was not read for this collection (see its provenance for why)."
 REGISTRATION_CAVEAT = (
     "These figures show MFA registration, not enforcement: a registered user may still "
     "sign in without MFA unless Conditional Access or Security Defaults require it."
@@ -53,6 +65,8 @@ class ObservedUser:
     mfa_source: str = ""  # "report" | "methods" | ""
     privileged_roles: tuple = ()  # ({"template_id", "name"}, ...)
     customer_id: int | None = field(default=None, compare=False)
+    # security.enforcement record; None when enforcement was not read (registration only)
+    enforcement: dict | None = field(default=None, compare=False)
 
     @property
     def is_privileged(self):
@@ -101,8 +115,73 @@ def _mfa_counts(users):
     return registered, not_registered, unknown
 
 
-def posture_metrics(users):
-    """The snapshot's metrics dict (keys documented on PostureSnapshot.metrics)."""
+def enforcement_state(user):
+    return (user.enforcement or {}).get("state", UNKNOWN)
+
+
+def is_protected(user):
+    """Registered AND enforced: True/False, or None when either side is unknown."""
+    state = enforcement_state(user)
+    if state == UNKNOWN:
+        return None
+    if state != ENFORCED:
+        return False
+    return user.mfa_registered  # None when registration is unknown
+
+
+def enforcement_metrics(in_scope, privileged, mode):
+    """The enforced / protected figures with numerators and denominators; None in registration-only mode."""
+    def figures(prefix, group):
+        if mode != MODE_ENFORCEMENT:
+            return {f"{prefix}enforced": None, f"{prefix}enforced_pct": None, f"{prefix}protected": None,
+                    f"{prefix}protected_pct": None, f"{prefix}enforcement_denominator": None,
+                    f"{prefix}enforced_conditional": None}
+        enforced = sum(1 for u in group if enforcement_state(u) == ENFORCED)
+        protected = sum(1 for u in group if is_protected(u) is True)
+        return {
+            f"{prefix}enforced": enforced,
+            f"{prefix}enforced_pct": pct(enforced, len(group)),
+            f"{prefix}protected": protected,
+            f"{prefix}protected_pct": pct(protected, len(group)),
+            f"{prefix}enforcement_denominator": len(group),
+            f"{prefix}enforced_conditional": sum(1 for u in group if enforcement_state(u) == "conditional"),
+        }
+
+    reasons = {}
+    if mode == MODE_ENFORCEMENT:
+        for user in in_scope:
+            if enforcement_state(user) != ENFORCED:
+                reason = (user.enforcement or {}).get("reason", "unknown")
+                reasons[reason] = reasons.get(reason, 0) + 1
+    return {"enforcement_mode": mode, **figures("", in_scope), **figures("privileged_", privileged),
+            "not_enforced_by_reason": dict(sorted(reasons.items()))}
+
+
+def exception_metrics(in_scope, privileged, excepted, mode):
+    """Figures "with exceptions" beside the plain ones: an excepted user who is not
+    registered / not protected counts as covered. Denominators never change."""
+    def figures(prefix, group):
+        registered = [u for u in group if u.mfa_registered is True or (u.graph_id in excepted and u.mfa_registered is False)]
+        decided = [u for u in group if u.mfa_registered is not None]
+        out = {
+            f"{prefix}exceptions_in_force": sum(1 for u in group if u.graph_id in excepted),
+            f"{prefix}mfa_pct_with_exceptions": pct(len(registered), len(decided)),
+        }
+        if mode == MODE_ENFORCEMENT:
+            covered = sum(1 for u in group if is_protected(u) is True or u.graph_id in excepted)
+            out[f"{prefix}protected_with_exceptions"] = covered
+            out[f"{prefix}protected_pct_with_exceptions"] = pct(covered, len(group))
+        else:
+            out[f"{prefix}protected_with_exceptions"] = None
+            out[f"{prefix}protected_pct_with_exceptions"] = None
+        return out
+
+    return {**figures("", in_scope), **figures("privileged_", privileged)}
+
+
+def posture_metrics(users, *, enforcement_mode=MODE_REGISTRATION_ONLY, excepted=frozenset(), expired_exceptions=0):
+    """The snapshot's metrics dict (keys documented on PostureSnapshot.metrics).
+    `excepted`: graph ids with a documented exception in force at collection."""
     users = list(users)
     reasons = [scope_reason(u) for u in users]
     in_scope = [u for u, r in zip(users, reasons, strict=True) if r == IN_SCOPE]
@@ -136,6 +215,13 @@ def posture_metrics(users):
         "strongest_standard": by_strength["standard"],
         "strongest_weak": by_strength[WEAK],
         "weak_method_share_pct": pct(by_strength[WEAK], len(with_mfa)),
+        "privileged_phishing_resistant": sum(1 for u in privileged if strongest(u) == PHISHING_RESISTANT),
+        # privileged only through PIM-eligible (not active) assignments: counted as privileged, shown apart
+        "privileged_eligible_only": sum(1 for u in privileged
+                                        if all(r.get("assignment") == "eligible" for r in u.privileged_roles)),
+        **enforcement_metrics(in_scope, privileged, enforcement_mode),
+        **exception_metrics(in_scope, privileged, excepted, enforcement_mode),
+        "exceptions_expired": expired_exceptions,
     }
 
 
@@ -155,4 +241,6 @@ def snapshot_user_row(user):
         "strongest": strongest(user),
         "mfa_source": user.mfa_source,
         "privileged_roles": [dict(r) for r in user.privileged_roles],
+        "enforcement": dict(user.enforcement) if user.enforcement else not_read_record(NOT_READ_DETAIL),
+        "protected": is_protected(user),
     }

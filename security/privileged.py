@@ -48,3 +48,14 @@ def privileged_role(template_id):
 def privileged_role_rule():
     """The rule as plain data, for snapshot provenance: [{template_id, name, why}]."""
     return [{"template_id": r.template_id, "name": r.name, "why": r.why} for r in PRIVILEGED_ROLES]
+
+
+def role_label(role):
+    """How a held role reads on pages and in packs: its name, and how it is held
+    when that is not a direct, active assignment."""
+    name = str(role.get("name") or role.get("template_id") or "")
+    if role.get("via"):
+        name += f" (via {role['via']})"
+    if role.get("assignment") == "eligible":
+        name += " (PIM eligible, not active)"
+    return name

@@ -8,9 +8,11 @@ The cross-customer rollup lives in rollup.py.
 
 from datetime import timedelta
 
+from .enforcement import REASON_LABELS, STATE_LABELS
+from .exceptions import EXCEPTION_RULE
 from .models import PostureSnapshot
-from .posture import REGISTRATION_CAVEAT, SCOPE_RULE
-from .privileged import PRIVILEGED_ROLES
+from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
+from .privileged import PRIVILEGED_ROLES, role_label
 from .signals import signal_list
 from .strength import STRENGTH_LABELS, method_strength, strength_table
 from .trend import trend_chart
@@ -23,6 +25,19 @@ SOURCE_LABELS = {
 }
 STRENGTH_CSS = {"phishing_resistant": "tag-good", "standard": "tag-info", "weak": "tag-warn"}
 STRONGEST_LABELS = {**STRENGTH_LABELS, "none": "None", "unknown": "Unknown"}
+ENFORCEMENT_CSS = {"enforced": "tag-good", "conditional": "tag-warn", "not_enforced": "tag-bad", "unknown": "tag-unknown"}
+MODE_LABELS = {
+    MODE_ENFORCEMENT: "Enforcement read: Conditional Access, Security Defaults and per-user MFA",
+    "registration_only": "Registration only",
+}
+
+
+def enforcement_mode(metrics, provenance):
+    """(mode, label, why) for a snapshot: says which mode every posture page is in."""
+    mode = (metrics or {}).get("enforcement_mode") or "registration_only"
+    why = ((provenance or {}).get("enforcement") or {}).get("why_registration_only") or (
+        "This snapshot was collected before enforcement was read." if mode != MODE_ENFORCEMENT else "")
+    return mode, MODE_LABELS.get(mode, mode), why
 
 
 def _methods(types):
@@ -37,12 +52,27 @@ def _user_view(row):
     return {
         **row,
         "methods": _methods(row.get("method_types") or []),
-        "role_names": [r["name"] for r in row.get("privileged_roles") or []],
+        "role_names": [role_label(r) for r in row.get("privileged_roles") or [] if isinstance(r, dict)],
         "strongest_label": STRONGEST_LABELS.get(row.get("strongest"), row.get("strongest") or ""),
         "strongest_css": STRENGTH_CSS.get(row.get("strongest"), ""),
         # split so the page can offer a line break before the @ and nowhere else
         "upn_local": (row.get("upn") or "").rpartition("@")[0],
         "upn_domain": (row.get("upn") or "").rpartition("@")[2],
+        **_enforcement_view(row.get("enforcement")),
+        "exception": row.get("exception") if isinstance(row.get("exception"), dict) else None,
+    }
+
+
+def _enforcement_view(record):
+    record = record if isinstance(record, dict) else {}
+    state = record.get("state") or "unknown"
+    return {
+        "enforcement_state": state,
+        "enforcement_label": STATE_LABELS.get(state, state),
+        "enforcement_css": ENFORCEMENT_CSS.get(state, ""),
+        "enforcement_reason": REASON_LABELS.get(record.get("reason"), record.get("reason") or ""),
+        "enforcement_policy": record.get("policy_name") or "",
+        "enforcement_detail": record.get("detail") or "",
     }
 
 
@@ -55,6 +85,8 @@ def _trend(snapshots, end):
     series = [
         {"key": "coverage", "label": "MFA coverage", "points": [(s["taken_on"], s["metrics"].get("coverage_pct")) for s in snapshots]},
         {"key": "privileged", "label": "Privileged MFA", "points": [(s["taken_on"], s["metrics"].get("privileged_mfa_pct")) for s in snapshots]},
+        # Only days whose snapshot read enforcement have a value: the line starts when Policy.Read.All was granted.
+        {"key": "protected", "label": "MFA protected", "points": [(s["taken_on"], s["metrics"].get("protected_pct")) for s in snapshots]},
     ]
     return trend_chart(series, end=end, days=TREND_DAYS)
 
@@ -88,6 +120,8 @@ def customer_posture(customer_id, *, list_limit=None):
     without_mfa = [u for u in users if u.get("in_scope") and u.get("mfa_registered") is False]
     unknown = [u for u in users if u.get("in_scope") and u.get("mfa_registered") is None]
     provenance = latest.provenance or {}
+    mode, mode_label, why_registration_only = enforcement_mode(latest.metrics, provenance)
+    not_enforced = [u for u in users if u.get("in_scope") and (u.get("enforcement") or {}).get("state") in ("not_enforced", "conditional")]
     limit = list_limit or len(users) or 1
     return {
         "snapshot": latest,
@@ -110,6 +144,20 @@ def customer_posture(customer_id, *, list_limit=None):
         "strength_table": strength_table(),
         "scope_rule": SCOPE_RULE,
         "caveat": REGISTRATION_CAVEAT,
+        "enforcement_read": mode == MODE_ENFORCEMENT,
+        "mode_label": mode_label,
+        "why_registration_only": why_registration_only,
+        "protected_rule": PROTECTED_RULE,
+        "not_enforced": [_user_view(u) for u in not_enforced[:limit]],
+        "not_enforced_more": max(0, len(not_enforced) - limit),
+        "not_enforced_count": len(not_enforced),
+        "enforcement_source": provenance.get("enforcement") or {},
+        "exceptions_in_force": (provenance.get("exceptions") or {}).get("in_force") or [],
+        "exceptions_expired": (provenance.get("exceptions") or {}).get("expired") or [],
+        "exception_rule": EXCEPTION_RULE,
+        "eligible_roles": provenance.get("eligible_roles") or {},
+        "role_groups": provenance.get("role_groups_expanded") or {},
+        "non_user_holders": [h for h in provenance.get("role_holders_not_users") or [] if isinstance(h, dict)],
     }
 
 
@@ -124,6 +172,10 @@ USER_FILTERS = {
     "without_mfa": ("In scope without MFA", lambda u: u.get("in_scope") and u.get("mfa_registered") is False),
     "unknown": ("MFA unknown", lambda u: u.get("in_scope") and u.get("mfa_registered") is None),
     "privileged": ("Privileged", lambda u: bool(u.get("privileged_roles"))),
+    "not_enforced": ("In scope, MFA not enforced", lambda u: u.get("in_scope") and (
+        (u.get("enforcement") or {}).get("state") in ("not_enforced", "conditional"))),
+    "not_protected": ("In scope, not protected", lambda u: u.get("in_scope") and u.get("protected") is False),
+    "excepted": ("Documented exception", lambda u: bool(u.get("exception"))),
     "out_of_scope": ("Out of scope", lambda u: not u.get("in_scope")),
 }
 

@@ -8,8 +8,9 @@ one transaction, so a page never sees half a run.
 from django.db import transaction
 from django.utils import timezone
 
+from .exceptions import exceptions_at
 from .models import DirectoryUser, PostureSnapshot
-from .posture import posture_metrics, snapshot_user_row
+from .posture import MODE_REGISTRATION_ONLY, posture_metrics, snapshot_user_row
 
 _BATCH = 500
 _DIRECTORY_FIELDS = (
@@ -64,17 +65,22 @@ def posture_snapshots_write(*, users, as_of, provenance):
     for customer_id in earlier:
         by_customer.setdefault(customer_id, [])
     taken_on = snapshot_day(as_of)
-    snapshots = [
-        PostureSnapshot(
+    in_force, expired = exceptions_at(list(by_customer), as_of)
+    mode = provenance.get("enforcement_mode") or MODE_REGISTRATION_ONLY
+    snapshots = []
+    for customer_id, members in sorted(by_customer.items()):
+        excepted = in_force.get(customer_id, {})
+        snapshots.append(PostureSnapshot(
             customer_id=customer_id,
             taken_on=taken_on,
             as_of=as_of,
-            metrics=posture_metrics(members),
-            users=[snapshot_user_row(u) for u in sorted(members, key=lambda u: u.upn)],
-            provenance=dict(provenance),
-        )
-        for customer_id, members in sorted(by_customer.items())
-    ]
+            metrics=posture_metrics(members, enforcement_mode=mode, excepted=set(excepted),
+                                    expired_exceptions=len(expired.get(customer_id, []))),
+            users=[{**snapshot_user_row(u), "exception": excepted.get(u.graph_id)}
+                   for u in sorted(members, key=lambda u: u.upn)],
+            provenance={**provenance, "exceptions": {"in_force": sorted(excepted.values(), key=lambda e: (e["upn"], e["id"])),
+                                                     "expired": expired.get(customer_id, [])}},
+        ))
     PostureSnapshot.objects.bulk_create(
         snapshots, batch_size=_BATCH, update_conflicts=True,
         unique_fields=["customer", "taken_on"], update_fields=["as_of", "metrics", "users", "provenance"],

@@ -147,3 +147,40 @@ signal_register(Signal(
     fmt=PCT,
     description="In-scope users with MFA whose strongest method is SMS or voice.",
 ))
+signal_register(Signal(
+    key="mfa_enforced",
+    label="MFA enforced",
+    compute=lambda m: m["enforced_pct"],
+    better=HIGHER,
+    fmt=PCT,
+    description="In-scope users for whom sign-in requires MFA (Conditional Access, Security Defaults or per-user "
+                "MFA). Needs Policy.Read.All: blank in registration-only mode.",
+))
+signal_register(Signal(
+    key="mfa_protected",
+    label="MFA protected",
+    compute=lambda m: m["protected_pct"],
+    better=HIGHER,
+    fmt=PCT,
+    description="In-scope users with an MFA method registered AND MFA enforced. Blank in registration-only mode.",
+))
+signal_register(Signal(
+    key="privileged_protected",
+    label="Privileged protected",
+    compute=lambda m: m["privileged_protected_pct"],
+    better=HIGHER,
+    fmt=PCT,
+    description="In-scope privileged users with MFA registered AND enforced. Blank in registration-only mode.",
+    flag=lambda v: v is not None and v < privileged_mfa_threshold(),
+    flag_reason=lambda: f"Privileged protected below {privileged_mfa_threshold()}%",
+))
+signal_register(Signal(
+    key="exceptions_expired",
+    label="Expired MFA exceptions",
+    compute=lambda m: m["exceptions_expired"],
+    better=LOWER,
+    fmt=COUNT,
+    description="Documented MFA exceptions past their expiry date: no longer applied, to be renewed or removed.",
+    flag=lambda v: bool(v),
+    flag_reason=lambda: "Expired MFA exception",
+))

@@ -3,21 +3,47 @@
 import datetime
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from customers.models import Customer
 from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
+from vectis.models import Role
 
 from . import rollup, selectors
-from .posture import REGISTRATION_CAVEAT, SCOPE_RULE
+from .exceptions import EXCEPTION_RULE, mfa_exception_create, mfa_exception_revoke
+from .forms import MfaExceptionForm
+from .models import MfaException
+from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .signals import privileged_mfa_threshold
 
 ROLLUP_PAGE_SIZE = 50
+# Numerators and denominators beside the percentages, so every figure in the CSV can be checked.
+FIGURE_COLUMNS = {
+    "enforcement_mode": lambda m: m.get("enforcement_mode") or "registration_only",
+    "mfa_registered": lambda m: m.get("mfa_registered"),
+    "mfa_registered_denominator": lambda m: (m.get("mfa_registered") or 0) + (m.get("mfa_not_registered") or 0),
+    "mfa_enforced_count": lambda m: m.get("enforced"),
+    "mfa_protected_count": lambda m: m.get("protected"),
+    "enforcement_denominator": lambda m: m.get("enforcement_denominator"),
+    "privileged_enforced_count": lambda m: m.get("privileged_enforced"),
+    "privileged_protected_count": lambda m: m.get("privileged_protected"),
+    "privileged_enforcement_denominator": lambda m: m.get("privileged_enforcement_denominator"),
+    "privileged_phishing_resistant": lambda m: m.get("privileged_phishing_resistant"),
+    "exceptions_in_force": lambda m: m.get("exceptions_in_force"),
+    "exceptions_expired": lambda m: m.get("exceptions_expired"),
+    "mfa_coverage_with_exceptions": lambda m: m.get("mfa_pct_with_exceptions"),
+    "mfa_protected_with_exceptions": lambda m: m.get("protected_pct_with_exceptions"),
+}
+
+
+def _figure_cells(metrics):
+    return [read(metrics or {}) for read in FIGURE_COLUMNS.values()]
 USERS_PAGE_SIZE = 50
 
 
@@ -55,7 +81,15 @@ def security_rollup(request):
         "source_labels": selectors.SOURCE_LABELS,
         "scope_rule": SCOPE_RULE,
         "caveat": REGISTRATION_CAVEAT,
+        "protected_rule": PROTECTED_RULE,
+        **_mode_counts(data["rows"]),
     })
+
+
+def _mode_counts(rows):
+    """How many customers' latest snapshots read enforcement, so the page says which mode it shows."""
+    enforced = sum(1 for r in rows if r["metrics"].get("enforcement_mode") == MODE_ENFORCEMENT)
+    return {"enforcement_count": enforced, "registration_only_count": len(rows) - enforced}
 
 
 @require_role()
@@ -70,6 +104,7 @@ def security_rollup_csv(request):
         yield write(
             ["customer", "customer_id", "taken_on", "as_of_utc", "mfa_source", "users_total", "in_scope"]
             + [s.key for s in signals]
+            + list(FIGURE_COLUMNS)
             + [f"{s.key}_change" for s in signals]
             + [f"{s.key}_unknown" for s in signals if s.unknown]
             + ["previous_taken_on", "flags"]
@@ -79,6 +114,7 @@ def security_rollup_csv(request):
                 [row["name"], row["customer_id"], row["taken_on"].isoformat(),
                  row["as_of"].astimezone(datetime.timezone.utc).isoformat(), row["mfa_source"], row["users_total"], row["in_scope"]]
                 + [c["value"] for c in row["cells"]]
+                + _figure_cells(row["metrics"])
                 + [c["delta"] for c in row["cells"]]
                 + [row["unknown"][s.key] for s in signals if s.unknown]
                 + [row["previous_on"].isoformat() if row["previous_on"] else "", "; ".join(row["flags"])]
@@ -109,4 +145,37 @@ def customer_posture(request, customer_id):
         "filter_key": filter_key,
         "filters": [(key, label) for key, (label, _) in selectors.USER_FILTERS.items()],
         "qs": urlencode({"show": filter_key}),
+    })
+
+
+@require_role(Role.ADMIN)
+def customer_exceptions(request, customer_id):
+    """Record or revoke a documented MFA exception for one of the customer's users (audited)."""
+    customer = get_object_or_404(Customer, pk=customer_id)
+    form = MfaExceptionForm(customer=customer)
+    if request.method == "POST" and request.POST.get("action") == "revoke":
+        exception = MfaException.objects.filter(customer=customer, pk=request.POST.get("exception_id") or 0).first()
+        if exception is not None:
+            mfa_exception_revoke(actor=request.user, exception=exception, request=request)
+            messages.success(request, f"Revoked the exception for {exception.user_principal_name}.")
+        return redirect("security:exceptions", customer_id=customer.pk)
+    if request.method == "POST":
+        form = MfaExceptionForm(request.POST, customer=customer)
+        if form.is_valid():
+            data = form.cleaned_data
+            user = form.users[data["user"]]
+            mfa_exception_create(
+                actor=request.user, customer=customer, graph_id=user.graph_id, upn=user.user_principal_name,
+                kind=data["kind"], reason=data["reason"].strip(), owner=data["owner"].strip(),
+                approver=data["approver"].strip(), expires_on=data["expires_on"],
+                compensating_control=data["compensating_control"].strip(), request=request,
+            )
+            messages.success(request, f"Recorded an exception for {user.user_principal_name}; it applies from the next posture sync.")
+            return redirect("security:exceptions", customer_id=customer.pk)
+    today = timezone.localdate()
+    exceptions = list(MfaException.objects.filter(customer=customer).order_by("user_principal_name", "-created_at"))
+    for exception in exceptions:
+        exception.status = ("revoked" if exception.revoked_at else "expired" if exception.expires_on < today else "in force")
+    return render(request, "security/exceptions.html", {
+        "customer": customer, "form": form, "exceptions": exceptions, "rule": EXCEPTION_RULE,
     })

@@ -13,7 +13,13 @@ from datetime import date, datetime, timezone
 
 from customers.models import Customer, CustomerDomain
 from security.models import PostureSnapshot
-from security.posture import ObservedUser, posture_metrics, snapshot_user_row
+from security.posture import (
+    MODE_ENFORCEMENT,
+    MODE_REGISTRATION_ONLY,
+    ObservedUser,
+    posture_metrics,
+    snapshot_user_row,
+)
 from vectis.models import User
 
 PASSWORD = "correct-horse-battery-staple"
@@ -55,21 +61,35 @@ PROVENANCE = {
 }
 
 
-def observed_user(upn, name=None, *, mfa=True, roles=(), user_type="member", enabled=True, methods=None, source="report"):
-    """One collected directory user. mfa: True, False or None (the data could not decide)."""
+# The same provenance, collected with Policy.Read.All so enforcement was read.
+ENFORCED_PROVENANCE = dict(PROVENANCE, enforcement_mode=MODE_ENFORCEMENT)
+
+
+def enforcement(state="enforced", reason="policy", policy="CA001: Require MFA", detail="included as all users; requires MFA"):
+    """A security.enforcement record for one user (default: enforced by a Conditional Access policy)."""
+    return {"state": state, "reason": reason, "reason_label": reason, "policy_id": "id-ca001" if policy else "",
+            "policy_name": policy, "detail": detail, "policies": []}
+
+
+def observed_user(upn, name=None, *, mfa=True, roles=(), user_type="member", enabled=True, methods=None, source="report",
+                  enforced=None):
+    """One collected directory user. mfa: True, False or None (the data could not decide).
+    enforced: an enforcement() record; by default enforced by a policy, which counts only in
+    snapshots whose provenance says enforcement was read."""
     if methods is None:
         methods = ["microsoftAuthenticatorPush"] if mfa else []
     return ObservedUser(
         graph_id=f"id-{upn}", upn=upn, display_name=name if name is not None else upn.split("@")[0].title(),
         user_type=user_type, account_enabled=enabled, mfa_registered=mfa,
         method_types=tuple(methods) if mfa is not None else (), mfa_source=source if mfa is not None else "",
-        privileged_roles=tuple(dict(r) for r in roles),
+        privileged_roles=tuple(dict(r) for r in roles), enforcement=enforced or enforcement(),
     )
 
 
-def user(upn, name=None, **kwargs):
-    """One PostureSnapshot.users row, as the posture sync writes it (arguments as observed_user's)."""
-    return snapshot_user_row(observed_user(upn, name, **kwargs))
+def user(upn, name=None, *, exception=None, **kwargs):
+    """One PostureSnapshot.users row, as the posture sync writes it (arguments as observed_user's;
+    exception: the documented MFA exception in force for this user, as security.services stores it)."""
+    return {**snapshot_user_row(observed_user(upn, name, **kwargs)), "exception": exception}
 
 
 def _observed_from_row(row):
@@ -77,22 +97,24 @@ def _observed_from_row(row):
         graph_id=row["graph_id"], upn=row["upn"], display_name=row["display_name"], user_type=row["user_type"],
         account_enabled=row["account_enabled"], mfa_registered=row["mfa_registered"],
         method_types=tuple(row["method_types"]), mfa_source=row["mfa_source"],
-        privileged_roles=tuple(dict(r) for r in row["privileged_roles"]),
+        privileged_roles=tuple(dict(r) for r in row["privileged_roles"]), enforcement=row.get("enforcement"),
     )
 
 
-def metrics_for(rows):
+def metrics_for(rows, *, enforcement_mode=MODE_REGISTRATION_ONLY):
     """The metrics the posture sync stores beside these rows."""
-    return posture_metrics([_observed_from_row(r) for r in rows])
+    return posture_metrics([_observed_from_row(r) for r in rows], enforcement_mode=enforcement_mode)
 
 
 def make_snapshot(customer, users, *, taken_on=date(2025, 6, 1), as_of=None, provenance=None, metrics=None, save=True):
     """A snapshot of these user rows; metrics computed from them unless a test tampers with them on purpose."""
+    provenance = dict(PROVENANCE) if provenance is None else provenance
+    mode = provenance.get("enforcement_mode") or MODE_REGISTRATION_ONLY
     snapshot = PostureSnapshot(
         customer=customer, taken_on=taken_on,
         as_of=as_of or datetime(taken_on.year, taken_on.month, taken_on.day, 2, 0, 41, tzinfo=timezone.utc),
-        users=users, metrics=metrics if metrics is not None else metrics_for(users),
-        provenance=dict(PROVENANCE) if provenance is None else provenance,
+        users=users, metrics=metrics if metrics is not None else metrics_for(users, enforcement_mode=mode),
+        provenance=provenance,
     )
     if save:
         snapshot.save()

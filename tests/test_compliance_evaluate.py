@@ -8,9 +8,11 @@ from compliance.evaluate import FAILING, MET, NOT_EVIDENCED, NOT_MET, REVIEW, UN
 from compliance.population import SnapshotUnreadable
 
 from .factories import (
+    ENFORCED_PROVENANCE,
     GLOBAL_ADMIN,
     PROVENANCE,
     all_covered,
+    enforcement,
     metrics_for,
     no_privileged,
     one_privileged_missing,
@@ -19,7 +21,7 @@ from .factories import (
 )
 
 
-def rows(framework, users, threshold=100, provenance=PROVENANCE, metrics=None):
+def rows(framework, users, threshold=100, provenance=ENFORCED_PROVENANCE, metrics=None):
     evaluation = evaluate(framework, users=users, metrics=metrics_for(users) if metrics is None else metrics,
                           provenance=provenance, threshold=threshold)
     return {row.control.ref_id: row for row in evaluation.rows}
@@ -65,7 +67,7 @@ def test_all_covered_hipaa_and_soc2():
     assert results(SOC2, all_covered()) == {"CC6.1": MET, "CC6.2": NOT_EVIDENCED, "CC6.3": NOT_EVIDENCED, "CC6.6": MET}
     row = rows(SOC2, all_covered())["CC6.1"]
     assert row.figure.startswith("3 of 3 in-scope accounts registered for MFA; 0 not registered; 0 unknown. Coverage 100%.")
-    assert row.why == "3 of 3 registered (100%), at or above the 100% threshold."
+    assert row.why == "3 of 3 protected (100%), at or above the 100% threshold."
     # Guests and disabled accounts without MFA are out of scope: never failing, never counted.
     assert "guest_x@partner.example" not in upns(row, FAILING)
 
@@ -104,7 +106,7 @@ def test_unknown_accounts_make_an_mfa_row_not_evidenced_and_are_named():
     assert upns(row, UNKNOWN) == ["uma@northwind.example"]
     assert upns(row, FAILING) == []
     assert "unknown MFA state" in row.why and "depends on them" in row.why
-    assert "counting accounts of unknown state as not registered" in row.rule
+    assert "counting accounts of unknown state as not protected" in row.rule
     cmmc = rows(CMMC, with_unknowns())
     assert cmmc["IA.L2-3.5.3[c]"].result == MET  # the unknown user is not privileged
     assert cmmc["IA.L2-3.5.3[d]"].result == NOT_EVIDENCED
@@ -138,7 +140,7 @@ def test_threshold_comes_from_the_framework_setting(settings):
 
     from compliance.evaluate import evaluate_snapshot
     users = one_privileged_missing()
-    snapshot = SimpleNamespace(users=users, metrics=metrics_for(users), provenance=PROVENANCE)
+    snapshot = SimpleNamespace(users=users, metrics=metrics_for(users), provenance=ENFORCED_PROVENANCE)
     assert evaluate_snapshot(snapshot, SOC2).rows[0].result == MET
     assert evaluate_snapshot(snapshot, HIPAA).rows[0].result == NOT_MET
 
@@ -222,9 +224,9 @@ def test_stored_metrics_that_disagree_with_the_user_list_are_reported():
     assert clean.metric_mismatches == () and len(clean.compared_metrics) == 13  # every count a real snapshot stores
 
 
-def test_figures_say_registered_never_enforced():
+def test_without_enforcement_figures_say_registered_never_enforced():
     for framework in FRAMEWORKS.values():
-        for row in rows(framework, one_privileged_missing() + with_unknowns()).values():
+        for row in rows(framework, one_privileged_missing() + with_unknowns(), provenance=PROVENANCE).values():
             text = " ".join([row.figure, row.why, row.rule]).lower()
             assert "enforced" not in text, row.control.ref_id
 
@@ -256,3 +258,37 @@ def test_control_ids_titles_and_urns_match_the_compliance_reference():
             assert control.reference_urn in urns, control.ref_id
             if framework is CMMC or framework is HIPAA:
                 assert (control.ref_id.split("[")[0], control.title.split(":")[0]) in official, control.ref_id
+
+
+# --- MFA enforcement: rows on "protected" ------------------------------------------------
+
+MFA_ROWS = {CMMC: ("IA.L2-3.5.3[c]", "IA.L2-3.5.3[d]"), HIPAA: ("164.312(d)",), SOC2: ("CC6.1", "CC6.6")}
+
+
+def test_without_enforcement_mfa_rows_can_never_be_met():
+    for framework, refs in MFA_ROWS.items():
+        r = rows(framework, all_covered(), provenance=PROVENANCE)  # everyone registered
+        for ref in refs:
+            assert r[ref].result == NOT_EVIDENCED, ref
+            assert "Enforcement could not be evidenced" in r[ref].why, ref
+    # A registration failure is still a failure.
+    assert rows(HIPAA, one_privileged_missing(), provenance=PROVENANCE)["164.312(d)"].result == NOT_MET
+
+
+def test_registered_but_not_enforced_is_not_protected_and_fails_the_row():
+    users = all_covered()
+    report_only = enforcement("not_enforced", "report_only", "CA003: MFA pilot", "report-only")
+    users[1] = user("bob@northwind.example", "Bob Builder", enforced=report_only)
+    for framework, ref in ((SOC2, "CC6.1"), (HIPAA, "164.312(d)"), (CMMC, "IA.L2-3.5.3[d]")):
+        row = rows(framework, users)[ref]
+        assert row.result == NOT_MET, ref
+        assert upns(row, FAILING) == ["bob@northwind.example"], ref
+        assert "Protected (MFA registered AND enforced at sign-in): " in row.figure
+    # Enforced but not registered is not protected either.
+    users = all_covered()
+    users[1] = user("bob@northwind.example", "Bob Builder", mfa=False)
+    assert upns(rows(SOC2, users)["CC6.1"], FAILING) == ["bob@northwind.example"]
+    # Conditional (e.g. only outside trusted locations) does not count as enforced.
+    users = all_covered()
+    users[1] = user("bob@northwind.example", enforced=enforcement("conditional", "conditional", "CA007", "locations"))
+    assert rows(SOC2, users)["CC6.1"].result == NOT_MET

@@ -129,3 +129,29 @@ def test_test_of_saved_values_is_remembered(admin_client, graph_sim):
     assert connection.last_test_ok is True and connection.tenant_name == "Contoso MSP Ltd"
     page = admin_client.get("/admin/integrations/").content.decode()
     assert "Connected" in page and "Contoso MSP Ltd" in page
+
+
+def test_policy_read_all_is_listed_as_optional_and_its_absence_is_no_problem(test_button):
+    text, row = test_button()
+    assert "Policy.Read.All" in text and "optional — without it, posture shows registration only" in text
+    assert 'class="tag tag-optional"' in text and "tag-missing" not in text
+    assert row.details["ok"] is True and "missing permission" not in text
+
+
+def test_policy_read_all_granted_shows_as_granted(test_button, graph_sim):
+    from integrations.simulator import WITH_POLICY_READ
+
+    graph_sim.simulator.faults.set("missing_permissions", granted=list(WITH_POLICY_READ))
+    text, row = test_button()
+    assert text.count('class="tag tag-granted"') == 7 and text.count("tag-optional") == 1
+    assert "enforcement evidence on" in text and row.details["ok"] is True
+    # The other optional permission is named with what its absence costs.
+    assert "RoleEligibilitySchedule.Read.Directory" in text and "PIM-eligible role assignments are not read" in text
+
+
+def test_pim_permission_counts_as_granted_through_its_alternative(test_button, graph_sim):
+    from integrations.simulator import WITH_POLICY_READ
+
+    graph_sim.simulator.faults.set("missing_permissions", granted=[*WITH_POLICY_READ, "RoleManagement.Read.Directory"])
+    text, row = test_button()
+    assert text.count('class="tag tag-granted"') == 8 and "tag-optional" not in text and row.details["ok"] is True

@@ -58,7 +58,10 @@ def test_rollup_averages_and_worst_first_order(viewer_client, three_customers):
     assert rows_of(response) == ["Bravo", "Charlie", "Alpha"]
     averages = {a["signal"].key: a["value"] for a in response.context["averages"]}
     assert averages == {"mfa_coverage": 66.6, "privileged_mfa": 75.0, "privileged_without_mfa": 1.0,
-                        "weak_method_share": 21.6}
+                        "weak_method_share": 21.6,
+                        # registration-only snapshots: no enforcement figures to average
+                        "mfa_enforced": None, "mfa_protected": None, "privileged_protected": None,
+                        "exceptions_expired": 0.0}
     html = response.content.decode()
     assert "66.6%" in html and "Average (3 customers)" in html
 

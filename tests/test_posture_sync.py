@@ -31,7 +31,8 @@ PRIVILEGED_TEMPLATES = {
 }
 SNAPSHOT_USER_KEYS = {
     "graph_id", "upn", "display_name", "user_type", "account_enabled", "in_scope", "scope_reason",
-    "mfa_registered", "method_types", "strongest", "mfa_source", "privileged_roles",
+    "mfa_registered", "method_types", "strongest", "mfa_source", "privileged_roles", "enforcement", "protected",
+    "exception",
 }
 
 
@@ -73,9 +74,17 @@ def customer_users(tenant, domain):
 
 
 def expected_figures(tenant, domain):
+    from integrations.simulator.enforcement import transitive_members
+
     privileged = {
         m["id"] for r in tenant.roles if r.graph["roleTemplateId"] in PRIVILEGED_TEMPLATES
         for m in r.members if m["@odata.type"] == "#microsoft.graph.user"
+    }
+    # Members of a role-assignable group holding a privileged role hold it too.
+    privileged |= {
+        uid for r in tenant.roles if r.graph["roleTemplateId"] in PRIVILEGED_TEMPLATES
+        for m in r.members if m["@odata.type"] == "#microsoft.graph.group"
+        for uid in transitive_members(tenant, m["id"]) if uid not in tenant.groups
     }
     in_scope = [u for u in customer_users(tenant, domain) if u.graph["userType"] == "Member" and u.graph["accountEnabled"]]
     mfa = {u.id for u in in_scope if set(tenant.registration_details[u.id]["methodsRegistered"]) - NOT_MFA}
@@ -312,8 +321,38 @@ def test_nothing_but_method_types_is_stored(sim):
     }
     for user in DirectoryUser.objects.all():
         assert set(user.method_types) <= known_types
-        assert all(set(r) == {"template_id", "name"} for r in user.privileged_roles)
+        # A role record names the role and, at most, the group it is held through and whether it is PIM eligible.
+        assert all({"template_id", "name"} <= set(r) <= {"template_id", "name", "via", "assignment"} for r in user.privileged_roles)
     for snapshot in PostureSnapshot.objects.all():
         for row in snapshot.users:
             assert set(row) == SNAPSHOT_USER_KEYS
             assert set(row["method_types"]) <= known_types
+
+
+# ------------------------------------------------------------------ licence confirmation
+
+
+@pytest.mark.django_db(transaction=True)
+def test_licence_403_is_confirmed_with_subscribed_skus(sim):
+    add_customers(sim.simulator.tenant)
+    sim.simulator.faults.set("unlicensed_report")
+    run = posture_sync(client=graph_client(sim))
+    assert "Confirmed: the tenant's subscribed SKUs include no Entra ID P1 or P2" in run.report_unavailable_reason
+    snapshot = PostureSnapshot.objects.exclude(users=[]).first()
+    assert snapshot.provenance["licence_check"]["verdict"] == "no_premium"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_licence_403_on_a_p1_tenant_is_transient_not_a_licence_verdict(sim):
+    add_customers(sim.simulator.tenant)
+    sim.simulator.faults.set("unlicensed_report", transient=True)
+    run = posture_sync(client=graph_client(sim))
+    assert run.outcome == PostureRun.Outcome.SUCCESS and run.mfa_source == "methods"
+    assert "transient Microsoft failure, not a licence verdict" in run.report_unavailable_reason
+    assert "AAD_PREMIUM in SPE_E3" in run.report_unavailable_reason
+    snapshot = PostureSnapshot.objects.exclude(users=[]).first()
+    assert snapshot.provenance["licence_check"]["verdict"] == "transient"
+    # The next run tries the report again and, the blip over, uses it.
+    sim.simulator.faults.clear("unlicensed_report")
+    again = posture_sync(client=graph_client(sim))
+    assert again.mfa_source == "report" and again.report_unavailable_reason == ""

@@ -55,6 +55,7 @@ MATRIX = {
     "security:rollup": ANY,
     "security:rollup_csv": ANY,
     "security:customer": ANY,
+    "security:exceptions": ADMIN,
     "compliance:index": ANY,
     "compliance:download": ANY,
     "integrations:index": ADMIN,

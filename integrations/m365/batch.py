@@ -17,33 +17,44 @@ BATCH_SIZE = 20
 
 
 def run_auth_methods_batch(client, user_ids: list[str]) -> dict:
+    return run_get_batch(
+        client, user_ids, kind="auth_methods", batch_url=f"{client.graph_base_url}/$batch",
+        url_for=lambda user_id: f"/users/{_segment(user_id)}/authentication/methods",
+        on_success=lambda body: _methods(client, body),
+    )
+
+
+def run_get_batch(client, ids: list[str], *, kind, batch_url, url_for, on_success) -> dict:
+    """GET url_for(id) for each id through POST batch_url, 20 at a time, with
+    per-item 429/503/504 retried as described above. Values are on_success(body)
+    for a 2xx item, else the item's GraphError."""
     transport = client._transport
     policy, counters = transport.retry, transport.counters
     results: dict = {}
-    for start in range(0, len(user_ids), BATCH_SIZE):
-        pending = user_ids[start : start + BATCH_SIZE]
+    for start in range(0, len(ids), BATCH_SIZE):
+        pending = ids[start : start + BATCH_SIZE]
         rounds, waited = 0, 0.0
         last_answer = {}
         while pending:
             throttled, waits = [], []
             answer = transport.request(
-                "batch", "POST", f"{client.graph_base_url}/$batch", json_body=_batch_body(pending)
+                "batch", "POST", batch_url, json_body=_batch_body(pending, url_for)
             )
             counters.batch_items += len(pending)
             items = parse_batch(answer)
             for index, user_id in enumerate(pending):
                 item = items.get(str(index))
                 if item is None:
-                    results[user_id] = errors.MalformedResponseError(kind="auth_methods", message="missing from the $batch answer")
+                    results[user_id] = errors.MalformedResponseError(kind=kind, message="missing from the $batch answer")
                 elif item.status in RETRY_STATUSES:
                     throttled.append(user_id)
                     waits.append(parse_retry_after(item.headers.get("retry-after")))
                     last_answer[user_id] = item
                 elif item.status is not None and 200 <= item.status < 300:
-                    results[user_id] = _methods(client, item.body)
+                    results[user_id] = on_success(item.body)
                 else:
                     results[user_id] = error_from_response(
-                        item.status or 0, item.body, CaseInsensitiveDict(item.headers), "auth_methods", transport._granted_or_none()
+                        item.status or 0, item.body, CaseInsensitiveDict(item.headers), kind, transport._granted_or_none()
                     )
             if not throttled:
                 break
@@ -54,7 +65,7 @@ def run_auth_methods_batch(client, user_ids: list[str]) -> dict:
                 for user_id in throttled:  # 429 -> ThrottledError, 503/504 -> TransientError
                     item = last_answer[user_id]
                     results[user_id] = error_from_response(
-                        item.status, item.body, CaseInsensitiveDict(item.headers), "auth_methods", None
+                        item.status, item.body, CaseInsensitiveDict(item.headers), kind, None
                     )
                 break
             rounds += 1
@@ -64,13 +75,8 @@ def run_auth_methods_batch(client, user_ids: list[str]) -> dict:
     return results
 
 
-def _batch_body(user_ids: list[str]) -> dict:
-    return {
-        "requests": [
-            {"id": str(index), "method": "GET", "url": f"/users/{_segment(user_id)}/authentication/methods"}
-            for index, user_id in enumerate(user_ids)
-        ]
-    }
+def _batch_body(ids: list[str], url_for) -> dict:
+    return {"requests": [{"id": str(index), "method": "GET", "url": url_for(item)} for index, item in enumerate(ids)]}
 
 
 def _methods(client, body) -> list[dict] | errors.GraphError:

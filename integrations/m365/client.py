@@ -36,6 +36,11 @@ ROLE_MEMBER_FIELDS = "id,displayName,userPrincipalName"
 
 IMMUTABLE_IDS = 'IdType="ImmutableId"'  # message/event ids survive moves between folders
 CALENDAR_UTC = 'outlook.timezone="UTC"'
+# Microsoft documents about 1 request per second per tenant for reading
+# Conditional Access policies: space those reads at least this far apart.
+CA_MIN_INTERVAL_SECONDS = 1.0
+GROUP_MEMBER_FIELDS = "id"
+GROUP_IDS_PER_FILTER = 15  # Graph's limit of ids in one `id in (...)` filter
 MAX_PAGES = 100_000  # a nextLink chain longer than this is a loop, not data
 # The mailbox in a Graph link: /users/{id-or-upn}/... or /users('{id-or-upn}')/...
 _LINK_MAILBOX = re.compile(r"/users(?:/|\(')([^/'()?]+)", re.IGNORECASE)
@@ -93,6 +98,7 @@ class GraphClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ):
         """secret_provider is called only when an MSAL application must be
         built; secret_fingerprint (e.g. secrets.fingerprint(ciphertext))
@@ -111,6 +117,9 @@ class GraphClient:
         self._allowed = allowed_mailboxes
         self._mailbox_ids = {k.lower(): v.lower() for k, v in (known_mailbox_ids or {}).items()}
         self.counters = GraphCounters()
+        self._sleep, self._clock = sleep, clock
+        self._policy_read_at: float | None = None
+        self.policy_paced_seconds = 0.0  # time spent keeping to the Conditional Access read limit
         self.session = GraphSession(timeout=timeout, ca_bundle=ca_bundle)
         self._transport = Transport(
             token_settings=TokenSettings(login_base_url, tenant_id, client_id, secret_fingerprint),
@@ -302,6 +311,17 @@ class GraphClient:
         url = f"{self.graph_base_url}/directoryRoles/{_segment(role_id)}/members"
         return self._pages("role_members", url, params={"$select": ROLE_MEMBER_FIELDS})
 
+    def subscribed_skus(self) -> list[dict]:
+        """The tenant's subscribed SKUs with their service plans (licence confirmation)."""
+        return [sku for page in self._pages("subscribed_skus", f"{self.graph_base_url}/subscribedSkus") for sku in page
+                if isinstance(sku, dict)]
+
+    def role_eligibility_instances(self) -> Pages:
+        """PIM: eligible (not active) directory role assignments, principalId + roleDefinitionId
+        (a built-in role's definition id is its template id)."""
+        url = f"{self.graph_base_url}/roleManagement/directory/roleEligibilityScheduleInstances"
+        return self._pages("role_eligibility", url)
+
     def auth_methods_batch(self, user_ids: Iterable[str]) -> dict[str, list[dict] | errors.GraphError]:
         """Each user's authentication methods via POST /$batch, 20 per batch.
         Values are method objects reduced to {"@odata.type": ...} (nothing
@@ -311,6 +331,90 @@ class GraphClient:
         from .batch import run_auth_methods_batch
 
         return run_auth_methods_batch(self, list(dict.fromkeys(user_ids)))
+
+
+    # ------------------------------------------------------------ MFA enforcement (Policy.Read.All)
+
+    @property
+    def beta_base_url(self) -> str:
+        """The same Graph host, /beta instead of /v1.0: only for APIs Microsoft
+        publishes in beta alone (per-user MFA state), and labelled so."""
+        return self.graph_base_url.rsplit("/", 1)[0] + "/beta"
+
+    def _policy_pace(self) -> None:
+        now = self._clock()
+        if self._policy_read_at is not None:
+            wait = CA_MIN_INTERVAL_SECONDS - (now - self._policy_read_at)
+            if wait > 0:
+                self.policy_paced_seconds += wait
+                self._sleep(wait)
+        self._policy_read_at = self._clock()
+
+    def _paced_list(self, kind: str, url: str) -> list[dict]:
+        """Every item of a policy collection, each page request paced."""
+        def first():
+            self._policy_pace()
+            return self._get(kind, url)
+
+        def follow(link):
+            self._check_link(link)
+            self._policy_pace()
+            return self._get(kind, link)
+
+        return [item for page in Pages(first, follow, kind) for item in page if isinstance(item, dict)]
+
+    def conditional_access_policies(self) -> list[dict]:
+        """Every Conditional Access policy (all pages), paced to the CA read limit."""
+        return self._paced_list("ca_policies", f"{self.graph_base_url}/identity/conditionalAccess/policies")
+
+    def authentication_strength_policies(self) -> list[dict]:
+        """Built-in and custom authentication strengths with their allowedCombinations."""
+        return self._paced_list("auth_strengths", f"{self.graph_base_url}/policies/authenticationStrengthPolicies")
+
+    def security_defaults(self) -> dict:
+        self._policy_pace()
+        return self._get("security_defaults", f"{self.graph_base_url}/policies/identitySecurityDefaultsEnforcementPolicy")
+
+    def group_get(self, group_id: str) -> dict:
+        return self._get("group_members", f"{self.graph_base_url}/groups/{_segment(group_id)}",
+                         params={"$select": "id,displayName"})
+
+    def group_names(self, group_ids: Iterable[str]) -> dict[str, str]:
+        """{id: displayName} for groups, 15 ids a request (Graph's limit for `id in (...)`)."""
+        ids = list(dict.fromkeys(group_ids))
+        names = {}
+        for start in range(0, len(ids), GROUP_IDS_PER_FILTER):
+            chunk = ids[start : start + GROUP_IDS_PER_FILTER]
+            quoted = ",".join("'" + str(i).replace("'", "''") + "'" for i in chunk)
+            pages = self._pages("group_members", f"{self.graph_base_url}/groups",
+                                params={"$filter": f"id in ({quoted})", "$select": "id,displayName"})
+            for page in pages:
+                for group in page:
+                    if isinstance(group, dict) and isinstance(group.get("id"), str):
+                        names[group["id"]] = str(group.get("displayName") or group["id"])
+        return names
+
+    def group_transitive_members(self, group_id: str) -> Pages:
+        """Members of a group including those of nested groups (users, groups, devices...)."""
+        url = f"{self.graph_base_url}/groups/{_segment(group_id)}/transitiveMembers"
+        return self._pages("group_members", url, params={"$select": GROUP_MEMBER_FIELDS, "$top": 999})
+
+    def per_user_mfa_batch(self, user_ids: Iterable[str]) -> dict[str, str | errors.GraphError]:
+        """perUserMfaState ("disabled" | "enabled" | "enforced") per user from the
+        BETA endpoint /users/{id}/authentication/requirements via POST /beta/$batch,
+        or a GraphError for that user."""
+        from .batch import run_get_batch
+
+        def state(body):
+            value = body.get("perUserMfaState") if isinstance(body, dict) else None
+            if not isinstance(value, str):
+                return errors.MalformedResponseError(kind="per_user_mfa", message="no perUserMfaState")
+            return value
+
+        return run_get_batch(
+            self, list(dict.fromkeys(user_ids)), kind="per_user_mfa", batch_url=f"{self.beta_base_url}/$batch",
+            url_for=lambda user_id: f"/users/{_segment(user_id)}/authentication/requirements", on_success=state,
+        )
 
 
 def _segment(value: str) -> str:

@@ -17,6 +17,9 @@ Requests, in order:
    matched, in-scope users are asked for (Microsoft discourages iterating a
    whole tenant); a matched user the report does not list yet is asked for
    the same way.
+4. With Policy.Read.All (optional): the enforcement inputs, read first so the
+   roles that Conditional Access names are read with the privileged ones
+   (enforcement_sync.py), then evaluated per matched user.
 Only method type names are kept: parse.py reduces every method object to its
 @odata.type before it reaches this module.
 """
@@ -41,6 +44,9 @@ from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow, task_claim_row
 from ..connection import graph_client_for
 from ..models import M365Connection, PostureRun
 from . import errors, parse
+from .enforcement_sync import EnforcementRead, enforcement_evaluate, enforcement_provenance, enforcement_read
+from .licence import licence_check
+from .roles_sync import add_role, collect_eligible, group_users
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +60,9 @@ ENDPOINTS = (
     "GET /users?$select=id,userPrincipalName,displayName,accountEnabled,userType",
     "GET /reports/authenticationMethods/userRegistrationDetails",
     "POST /$batch -> GET /users/{id}/authentication/methods (fallback)",
+    "GET /groups/{id} and /groups/{id}/transitiveMembers (groups holding privileged roles)",
+    "GET /roleManagement/directory/roleEligibilityScheduleInstances (PIM eligible, optional)",
+    "GET /subscribedSkus (only after a licence 403 from the report, to confirm it)",
 )
 MFA_RULE = "MFA registered = at least one method type whose strength is phishing-resistant, standard or weak."
 
@@ -71,6 +80,20 @@ class _Collected:
     fallback_users: int = 0
     partial_error: errors.GraphError | None = None
     heartbeat: Callable[[], None] = lambda: None  # called after every page or batch read
+    enforcement: EnforcementRead = field(default_factory=EnforcementRead)
+    role_members: dict = field(default_factory=dict)  # role template id -> user ids (roles read this run)
+    role_names: dict = field(default_factory=dict)  # role template id -> display name
+    enforcement_by_user: dict = field(default_factory=dict)  # user id -> security.enforcement record
+    role_groups: dict = field(default_factory=dict)  # group id -> {"name", "users"} expanded for privileged roles
+    # (kind, id) -> {"kind", "id", "name", "roles": [role names]}: privileged role holders that are not users
+    non_user_holders: dict = field(default_factory=dict)
+    eligible_note: str = ""  # why PIM-eligible assignments were (not) read
+    eligible_read: bool = False
+    licence: dict = field(default_factory=dict)  # licence_check() after a licence 403, else {}
+
+    @property
+    def enforcement_provenance(self):
+        return enforcement_provenance(self.enforcement)
 
 
 def posture_sync(*, client, run: PostureRun | None = None, claim=None) -> PostureRun:
@@ -138,30 +161,50 @@ def _finish(run, client):
 
 
 def _collect(client, heartbeat) -> _Collected:
-    collected = _Collected(heartbeat=heartbeat)
+    collected = _Collected(heartbeat=heartbeat, enforcement=enforcement_read(client))
+    heartbeat()
     _collect_roles(client, collected)
     _collect_users(client, collected)
+    collect_eligible(client, collected)
     _collect_report(client, collected)
     _collect_fallback(client, collected)
+    collected.enforcement_by_user = enforcement_evaluate(
+        client, collected.enforcement, collected.users, role_members=collected.role_members,
+        role_names=collected.role_names, in_scope=_in_scope_record,
+    )
     return collected
 
 
 def _collect_roles(client, collected):
+    wanted_by_policies = collected.enforcement.referenced_roles()
     for role in parse.directory_roles_page(client.directory_roles()):
         rule = privileged_role(role.role_template_id)
-        if rule is None:
+        template = (role.role_template_id or "").lower()
+        if rule is None and template not in wanted_by_policies:
             continue
+        collected.role_names[template] = role.display_name or template
+        holders = collected.role_members.setdefault(template, set())
         for page in client.role_members(role.id):
             collected.heartbeat()
             for member in parse.role_members_page(page):
                 if not member.id:
                     continue
+                if member.is_user:
+                    holders.add(member.id)
+                if rule is None:
+                    continue  # read only because a Conditional Access policy names the role
                 if not member.is_user:
                     collected.non_user_members.setdefault(member.kind, set()).add(member.id)
+                    holder = collected.non_user_holders.setdefault((member.kind, member.id), {
+                        "kind": member.kind, "id": member.id, "name": member.display_name or "", "roles": []})
+                    if rule.name not in holder["roles"]:
+                        holder["roles"].append(rule.name)
+                    if member.kind == "group":
+                        name, users = group_users(client, collected, member.id)
+                        for user_id in users:
+                            add_role(collected, user_id, {"template_id": rule.template_id, "name": rule.name, "via": name})
                     continue
-                roles = collected.roles_by_user.setdefault(member.id, [])
-                if all(r["template_id"] != rule.template_id for r in roles):
-                    roles.append({"template_id": rule.template_id, "name": rule.name})
+                add_role(collected, member.id, {"template_id": rule.template_id, "name": rule.name})
 
 
 def _collect_users(client, collected):
@@ -200,6 +243,9 @@ def _collect_report(client, collected):
         logger.info("registration report unavailable: %r", error)
         collected.mfa_source = "methods"
         collected.report_unavailable_reason = report_unavailable_reason(error)
+        if isinstance(error, errors.LicenceRequiredError):
+            collected.licence = licence_check(client)
+            collected.report_unavailable_reason += " " + collected.licence["note"]
         return
     collected.methods.update(found)
 
@@ -240,7 +286,8 @@ def _observed_users(collected) -> list[ObservedUser]:
     observed = []
     for user in collected.users:
         types, source = collected.methods.get(user.id, (None, ""))
-        roles = sorted(collected.roles_by_user.get(user.id, []), key=lambda r: r["name"])
+        roles = sorted(collected.roles_by_user.get(user.id, []),
+                       key=lambda r: (r["name"], r.get("via", ""), r.get("assignment", "")))
         observed.append(ObservedUser(
             graph_id=user.id,
             upn=user.user_principal_name or "",
@@ -252,6 +299,7 @@ def _observed_users(collected) -> list[ObservedUser]:
             mfa_source=source,
             privileged_roles=tuple(roles),
             customer_id=collected.customer_of[user.id],
+            enforcement=collected.enforcement_by_user.get(user.id),
         ))
     return observed
 
@@ -268,9 +316,10 @@ def _provenance(client, collected, run, started, finished):
     return {
         "tenant_id": client.tenant_id,
         "tenant_name": tenant_name,
+        "app_id": client.client_id,
         "graph_base_url": client.graph_base_url,
         "api_version": client.graph_base_url.rstrip("/").rsplit("/", 1)[-1],
-        "endpoints": list(ENDPOINTS),
+        "endpoints": list(ENDPOINTS) + collected.enforcement_provenance["endpoints"],
         "permissions_granted": _granted(client),
         "mfa_source": collected.mfa_source,
         "report_unavailable_reason": collected.report_unavailable_reason,
@@ -282,7 +331,15 @@ def _provenance(client, collected, run, started, finished):
         "mfa_rule": MFA_RULE,
         "method_strengths": dict(METHOD_STRENGTH),
         "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},
+        # Listed apart, never counted as users: service principals, groups (whose members are expanded) and others.
+        "role_holders_not_users": [dict(h, roles=sorted(h["roles"])) for _, h in sorted(collected.non_user_holders.items())],
         "fallback_users": collected.fallback_users,
+        "role_groups_expanded": {gid: {"name": g["name"], "users": len(g["users"])}
+                                 for gid, g in sorted(collected.role_groups.items())},
+        "eligible_roles": {"read": collected.eligible_read, "note": collected.eligible_note},
+        "licence_check": collected.licence,
+        "enforcement_mode": collected.enforcement.mode,
+        "enforcement": collected.enforcement_provenance,
     }
 
 

@@ -89,6 +89,15 @@ PERMISSIONS_BY_KIND = {
     "auth_methods": ("UserAuthenticationMethod.Read.All",),
     "directory_roles": ("Directory.Read.All", "RoleManagement.Read.Directory"),
     "role_members": ("Directory.Read.All", "RoleManagement.Read.Directory"),
+    # Enforcement evidence (optional seventh permission, Policy.Read.All)
+    "ca_policies": ("Policy.Read.All",),
+    "auth_strengths": ("Policy.Read.All",),
+    "security_defaults": ("Policy.Read.All",),
+    "per_user_mfa": ("Policy.Read.All",),
+    "group_members": ("GroupMember.Read.All", "Directory.Read.All"),
+    "subscribed_skus": ("Organization.Read.All", "Directory.Read.All"),
+    "role_eligibility": ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory",
+                         "RoleManagement.Read.All"),
 }
 MAILBOX_KINDS = frozenset({"message_delta", "message_list", "mailbox_probe", "message_body", "calendar", "event_body"})
 RETRY_STATUSES = frozenset({429, 503, 504})

@@ -12,6 +12,7 @@ from .server import (
     ALL_SIX,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
+    WITH_POLICY_READ,
     GraphSimulator,
     RunningSimulator,
     SimulatedConnectionReset,
@@ -38,4 +39,5 @@ __all__ = [
     "address_at",
     "build_tenant",
     "serve",
+    "WITH_POLICY_READ",
 ]

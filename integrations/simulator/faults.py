@@ -32,10 +32,12 @@ FAULTS = {
     "missing_permissions": "params granted=[...] or missing=[...]: roles claim shrinks, endpoints answer 403",
     "token_expired": "param before=<unix time, default now>: tokens issued at or before it answer 401",
     # Graph data-level
-    "unlicensed_report": "userRegistrationDetails answers 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+    "unlicensed_report": "userRegistrationDetails answers 403 Authentication_RequestFromNonPremiumTenantOrB2CTenant; "
+                         "subscribedSkus then show no Entra ID P1 unless param transient=true (a 403 on a P1 tenant)",
     "delta_expired": "delta tokens issued before the fault was set answer 410 syncStateNotFound",
     "mailbox_not_enabled": "param mailboxes=[upn|id]: mailbox endpoints answer 404 MailboxNotEnabledForRESTAPI",
     "access_policy_block": "param mailboxes=[upn|id]: mailbox endpoints answer 403 ErrorAccessDenied (OData disabled)",
+    "beta_unavailable": "every /beta request answers 404 (the beta per-user MFA API withdrawn or not reachable)",
     "empty_pages": "every delta page with items is preceded by an empty page carrying a nextLink",
     # Request-level (path/count/every selectors)
     "throttle": "429 TooManyRequests with Retry-After (param retry_after, default 1); also inside $batch",

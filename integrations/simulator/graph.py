@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 REPORT = "report"  # marker: the report's permission is configurable (any-of)
 
-ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
+ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
     (m, re.compile(p, re.IGNORECASE), h, perm)
     for m, p, h, perm in [
         ("GET", r"/organization", "organization", "Directory.Read.All"),
@@ -59,6 +59,23 @@ ROUTES: list[tuple[str, re.Pattern, str, str | None]] = [
         ("GET", r"/directoryRoles", "roles_list", "Directory.Read.All"),
         ("GET", r"/directoryRoles/(?P<role>[^/]+)/members", "role_members", "Directory.Read.All"),
         ("GET", r"/me(/.*)?", "me", None),
+        # MFA enforcement evidence (enforcement.py)
+        ("GET", r"/identity/conditionalAccess/policies", "ca_policies", "Policy.Read.All"),
+        ("GET", r"/policies/authenticationStrengthPolicies", "auth_strengths", "Policy.Read.All"),
+        ("GET", r"/policies/identitySecurityDefaultsEnforcementPolicy", "security_defaults", "Policy.Read.All"),
+        ("GET", r"/groups", "groups_list", "Directory.Read.All"),
+        ("GET", r"/groups/(?P<group>[^/]+)", "group_get", "Directory.Read.All"),
+        ("GET", r"/subscribedSkus", "subscribed_skus", ("Organization.Read.All", "Directory.Read.All")),
+        ("GET", r"/roleManagement/directory/roleEligibilityScheduleInstances", "role_eligibilities",
+         ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory", "RoleManagement.Read.All")),
+        ("GET", r"/groups/(?P<group>[^/]+)/transitiveMembers", "group_transitive_members", "Directory.Read.All"),
+    ]
+]
+# Published in beta only: v1.0 answers them "Resource not found for the segment".
+BETA_ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
+    (m, re.compile(p, re.IGNORECASE), h, perm)
+    for m, p, h, perm in [
+        ("GET", r"/users/(?P<user>[^/]+)/authentication/requirements", "per_user_requirements", "Policy.Read.All"),
     ]
 ]
 EXCHANGE_PERMISSIONS = {"Mail.Read", "Calendars.Read"}
@@ -104,6 +121,7 @@ DELTA_FILTER_CAP = 5000
 LIST_TOP_MAX = 1000
 _RECEIVED_CLAUSE = re.compile(r"^\s*receivedDateTime\s+(ge|gt|le|lt)\s+'?([0-9T:.\-+Z]+)'?\s*$", re.IGNORECASE)
 _FILTER_RECEIVED = re.compile(r"^\s*receivedDateTime\s+ge\s+'?([0-9T:.\-+Z]+)'?\s*$", re.IGNORECASE)
+_FILTER_ID_IN = re.compile(r"^\s*id\s+in\s+\(((?:\s*'[^']*'\s*,?)+)\)\s*$", re.IGNORECASE)
 _FILTER_EQ = re.compile(r"^\s*(\w+)\s+eq\s+(true|false|null|'(?:[^']|'')*'|-?\d+)\s*$", re.IGNORECASE)
 
 
@@ -132,9 +150,12 @@ class GraphApi:
     # ------------------------------------------------------------------ dispatch
 
     def route(self, req: SimRequest):
-        """(handler name, match, permission) for a /v1.0 path, or GraphError."""
-        path = normalise_path(req.path[len("/v1.0"):].rstrip("/") or "/")
-        for method, pattern, handler, perm in ROUTES:
+        """(handler name, match, permission) for a /v1.0 or /beta path, or GraphError."""
+        version, _, rest = req.path.lstrip("/").partition("/")
+        if version == "beta" and self.sim.faults.get("beta_unavailable") is not None:
+            raise GraphError(404, "UnknownError", "")
+        path = normalise_path("/" + rest.rstrip("/"))
+        for method, pattern, handler, perm in BETA_ROUTES if version == "beta" else ROUTES:
             m = pattern.fullmatch(path)
             if m:
                 if req.method != method:
@@ -147,7 +168,7 @@ class GraphApi:
         if perm is None:
             return
         granted = set(claims.get("roles", [])) & set(self.sim.granted_now() or [])
-        needed = set(self.sim.report_permissions) if perm == REPORT else {perm}
+        needed = set(self.sim.report_permissions) if perm == REPORT else set(perm) if isinstance(perm, tuple) else {perm}
         if granted & needed:
             return
         if perm in EXCHANGE_PERMISSIONS:
@@ -381,6 +402,85 @@ class GraphApi:
                 f"Resource '{role}' does not exist or one of its queried reference-property objects are not present.",
             )
         return self.paged(req, lambda state: [dict(m) for m in found.members], self.ctx(req, "directoryObjects"), 100)
+
+    # ------------------------------------------------------------------ MFA enforcement
+
+    def h_ca_policies(self, req: SimRequest):
+        return self.paged(req, lambda state: [dict(p) for p in self.tenant.ca_policies],
+                          self.ctx(req, "identity/conditionalAccess/policies"), self.sim.ca_page_size)
+
+    def h_auth_strengths(self, req: SimRequest):
+        return self.ok({"@odata.context": self.ctx(req, "policies/authenticationStrengthPolicies"),
+                        "value": [dict(s) for s in self.tenant.auth_strengths]})
+
+    def h_security_defaults(self, req: SimRequest):
+        return self.ok(dict(self.tenant.security_defaults))
+
+    def group_or_404(self, group: str) -> dict:
+        if group not in self.tenant.groups:
+            raise GraphError(404, "Request_ResourceNotFound", f"Resource '{group}' does not exist or one of its "
+                             "queried reference-property objects are not present.")
+        return self.tenant.groups[group]
+
+    def h_groups_list(self, req: SimRequest):
+        """Groups, with the one $filter form the connector sends: `id in ('a','b',...)` (at most 15 ids, as Graph)."""
+        raw = req.q("filter")
+        wanted = None
+        if raw:
+            m = _FILTER_ID_IN.match(raw)
+            if not m:
+                raise GraphError(400, "Request_UnsupportedQuery", f"Unsupported or invalid query filter clause specified: '{raw}'.")
+            wanted = re.findall(r"'([^']*)'", m[1])
+            if len(wanted) > 15:
+                raise GraphError(400, "Request_BadRequest", "Too many child clauses specified in search filter expression "
+                                 "containing 'OR' operators: 16. Max allowed: 15.")
+
+        def items(state):
+            groups = [g["graph"] for gid, g in self.tenant.groups.items() if wanted is None or gid in wanted]
+            select = self.selection(state["sel"], ["id", "displayName", "description", "groupTypes", "isAssignableToRole",
+                                                   "mailEnabled", "mailNickname", "securityEnabled", "visibility"],
+                                    "Microsoft.DirectoryServices.Group", "Request_BadRequest")
+            return [{k: g.get(k) for k in select} if select else dict(g) for g in groups]
+
+        return self.paged(req, items, self.ctx(req, "groups"), 100)
+
+    def h_group_get(self, req: SimRequest, group: str):
+        graph = self.group_or_404(group)["graph"]
+        select = self.selection(req.q("select"), list(graph), "Microsoft.DirectoryServices.Group", "Request_BadRequest")
+        return self.ok({"@odata.context": self.ctx(req, "groups/$entity"), **{k: graph[k] for k in select or graph}})
+
+    def h_group_transitive_members(self, req: SimRequest, group: str):
+        from .enforcement import transitive_members
+
+        self.group_or_404(group)
+
+        def items(state):
+            out = []
+            for member in transitive_members(self.tenant, group):
+                kind = "group" if member in self.tenant.groups else "user"
+                out.append({"@odata.type": f"#microsoft.graph.{kind}", "id": member})
+            return out
+
+        return self.paged(req, items, self.ctx(req, "directoryObjects(id)"), 100)
+
+    def h_subscribed_skus(self, req: SimRequest):
+        """Microsoft 365 E3 (with Entra ID P1) or Office 365 E1 (without). The
+        unlicensed_report fault means "no P1" unless set with transient=True
+        (a licence 403 on a licensed tenant)."""
+        from .enforcement import subscribed_skus
+
+        fault = self.sim.faults.get("unlicensed_report")
+        premium = self.tenant.spec.entra_premium and (fault is None or bool(fault.get("transient")))
+        return self.ok({"@odata.context": self.ctx(req, "subscribedSkus"), "value": subscribed_skus(self.tenant, premium)})
+
+    def h_role_eligibilities(self, req: SimRequest):
+        return self.paged(req, lambda state: [dict(e) for e in self.tenant.role_eligibilities],
+                          self.ctx(req, "roleManagement/directory/roleEligibilityScheduleInstances"), 100)
+
+    def h_per_user_requirements(self, req: SimRequest, user: str):
+        record = self.user_or_404(user)
+        return self.ok({"@odata.context": self.ctx(req, f"users('{record.id}')/authentication/requirements/$entity"),
+                        "perUserMfaState": self.tenant.per_user_mfa.get(record.id, "disabled")})
 
     # ------------------------------------------------------------------ mail
 

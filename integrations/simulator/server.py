@@ -59,6 +59,8 @@ ALL_SIX = (
     "UserAuthenticationMethod.Read.All",
     "Directory.Read.All",
 )
+# The guide's six plus the optional seventh that unlocks MFA enforcement evidence.
+WITH_POLICY_READ = (*ALL_SIX, "Policy.Read.All")
 # Fixed demo credentials, printed by the management command so the demo can
 # configure itself. They only ever open this simulator.
 DEMO_CLIENT_ID = "6a1f4d2e-8b3c-4f5a-9e7d-0c2b1a3f4e5d"
@@ -89,6 +91,7 @@ class GraphSimulator:
         users_page_size: int = 100,
         report_page_size: int = 50,
         delta_filter_cap: int | None = DELTA_FILTER_CAP,
+        ca_page_size: int = 5,
         clock=time.time,
     ) -> None:
         self.tenant = tenant
@@ -104,6 +107,7 @@ class GraphSimulator:
         # Graph's 5,000-message cap on filtered message delta; None serves
         # every item (an uncapped baseline for the benchmark, not Graph).
         self.delta_filter_cap = delta_filter_cap
+        self.ca_page_size = ca_page_size  # small, so the client must follow nextLinks
         self.clock = clock
         self.service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant.spec.tenant_id}:{client_id}"))
         self.lock = threading.RLock()
@@ -174,7 +178,7 @@ class GraphSimulator:
         """One request as received over HTTP: request-level faults, then dispatch."""
         if req.path.startswith("/_sim/"):
             return self._control(req)
-        is_graph = req.path.startswith("/v1.0/")
+        is_graph = req.path.startswith(("/v1.0/", "/beta/"))
         if self._take("connection_reset", req, is_graph):
             self._log(req, None, note="connection_reset")
             raise SimulatedConnectionReset(req.path)
@@ -198,7 +202,7 @@ class GraphSimulator:
             except GraphError as e:
                 return SimResponse(e.status, graph_error_body(req, e.code, e.message, e.inner), {"Content-Type": "application/json", **e.headers})
             return self.entra.handle(req)
-        if not (req.path.startswith("/v1.0/") or req.path == "/v1.0"):
+        if not (req.path.startswith(("/v1.0/", "/beta/")) or req.path in ("/v1.0", "/beta")):
             return SimResponse(404, {"error": "not_found", "error_description": f"No simulator route for {req.path}"})
         try:
             claims = self.entra.validate(req)
@@ -270,7 +274,7 @@ class GraphSimulator:
         for item in items:
             url = str(item.get("url", ""))
             path, _, query = url.partition("?")
-            path = "/v1.0/" + unquote(path).lstrip("/")
+            path = "/" + req.path.lstrip("/").split("/")[0] + "/" + unquote(path).lstrip("/")
             headers = {"authorization": req.header("authorization", "")}
             if req.client_request_id:
                 headers["client-request-id"] = req.client_request_id
@@ -365,7 +369,7 @@ class GraphSimulator:
 
 
 def normalised_batch(path: str) -> bool:
-    return path.rstrip("/").lower() == "/v1.0/$batch"
+    return path.rstrip("/").lower() in ("/v1.0/$batch", "/beta/$batch")
 
 
 def _json(status: int, body) -> SimResponse:

@@ -75,6 +75,12 @@ class TenantSpec:
     guest_share: float = 0.1
     disabled_share: float = 0.1
     mfa_registered_share: float = 0.75
+    security_defaults: bool = False  # True: Security Defaults on and no Conditional Access policies
+    entra_premium: bool = True  # subscribedSkus include an Entra ID P1 service plan
+    # Filler for benchmarks: more groups (some nested) and more Conditional Access
+    # policies naming them, on top of the scenario ones.
+    extra_groups: int = 0
+    extra_ca_policies: int = 0
     hostile_share: float = 0.05
     # A tenant for people to look at (the demo): attack strings only at the
     # SHOWCASE_HOSTILE_DOMAIN customer, where every item carries one, and no
@@ -257,6 +263,16 @@ class Tenant:
         self.roles: list[RoleRecord] = []
         self.registration_details: dict[str, dict] = {}  # user id -> userRegistrationDetails
         self.auth_methods: dict[str, list[dict]] = {}  # user id -> authentication methods
+        # MFA enforcement (enforcement.py)
+        self.groups: dict[str, dict] = {}  # group id -> {"graph": {...}, "members": [user or group ids]}
+        self.group_ids: dict[str, str] = {}  # "all_staff" | "finance" | "break_glass" -> group id
+        self.ca_policies: list[dict] = []
+        self.auth_strengths: list[dict] = []
+        self.security_defaults: dict = {}
+        self.per_user_mfa: dict[str, str] = {}  # user id -> perUserMfaState
+        self.enforcement_cases: dict[str, str] = {}  # outcome -> the user id built to produce it
+        self.privileged_cases: dict[str, str] = {}  # "via_group" | "eligible" -> user id
+        self.role_eligibilities: list[dict] = []  # PIM unifiedRoleEligibilityScheduleInstance
         # customer domain -> personal addresses of that customer's contacts
         # (they take part in events; useful for events_touching(contact_emails=...)).
         self.personal_contacts: dict[str, list[str]] = {}
@@ -506,6 +522,11 @@ class Tenant:
                     "roles": [(r.graph, r.members) for r in self.roles],
                     "registration": self.registration_details,
                     "methods": self.auth_methods,
+                    "groups": self.groups,
+                    "ca_policies": self.ca_policies,
+                    "security_defaults": self.security_defaults,
+                    "per_user_mfa": self.per_user_mfa,
+                    "role_eligibilities": self.role_eligibilities,
                     "mail": {
                         f"{k[0]}/{k[1]}": [(r.graph, r.body) for r in c.items.values()] for k, c in self._mail.items()
                     },
@@ -524,11 +545,13 @@ def build_tenant(spec: TenantSpec | None = None) -> Tenant:
     """Generate a tenant from `spec` (defaults when None). Deterministic."""
     # Imported here: the generators build records defined in this module.
     from .directory import populate_directory
+    from .enforcement import populate_enforcement
     from .hostile import add_collisions
     from .mailboxes import populate_mailboxes
 
     tenant = Tenant(spec or TenantSpec())
     populate_directory(tenant)
+    populate_enforcement(tenant)
     populate_mailboxes(tenant)
     add_collisions(tenant)
     return tenant

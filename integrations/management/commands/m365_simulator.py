@@ -16,10 +16,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.simulator import (
-    ALL_SIX,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     FAULTS,
+    WITH_POLICY_READ,
     GraphSimulator,
     TenantSpec,
     build_tenant,
@@ -62,7 +62,8 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
         parser.add_argument("--client-secret", default=DEMO_CLIENT_SECRET)
         parser.add_argument(
-            "--permissions", default=",".join(ALL_SIX), help="granted application permissions, comma-separated"
+            "--permissions", default=",".join(WITH_POLICY_READ),
+            help="granted application permissions, comma-separated (default: the six plus the optional Policy.Read.All)"
         )
         parser.add_argument(
             "--fault", action="append", default=[], metavar="NAME[:k=v,...]",

@@ -13,7 +13,16 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SHOWCASE_HOSTILE_DOMAIN, GraphSimulator, TenantSpec, build_tenant, serve
+from integrations.simulator import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    SHOWCASE_HOSTILE_DOMAIN,
+    WITH_POLICY_READ,
+    GraphSimulator,
+    TenantSpec,
+    build_tenant,
+    serve,
+)
 
 
 class Command(BaseCommand):
@@ -34,7 +43,9 @@ class Command(BaseCommand):
         domains = (*TenantSpec.__dataclass_fields__["customer_domains"].default, SHOWCASE_HOSTILE_DOMAIN)
         tenant = build_tenant(TenantSpec(seed=seed, showcase=True, customer_domains=domains,
                                          busy_inbox_messages=DEMO_BUSY_INBOX_MESSAGES))
-        running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET))
+        # The demo grants the optional seventh permission, so it shows MFA enforcement too.
+        running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
+                                       granted_permissions=WITH_POLICY_READ))
         point_settings_at(running)
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")
         demo_seed(tenant=tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)

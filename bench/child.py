@@ -20,6 +20,7 @@ def main():
     tasks = {
         "sync_initial": sync.sync_initial,
         "sync_one": sync.sync_one,
+        "sync_capped": sync.sync_capped,
         "idle": sync.idle,
         "floor": floor.floor,
         "hub_seed": hub.seed,

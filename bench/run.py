@@ -6,6 +6,9 @@ bench/results/<timestamp>[-quick].json. Benchmarks:
   sync     initial sync of N mailboxes x M messages (simulator in its own process)
            and the floor (plain requests + json + COPY, same pages, same rows),
            then a second sync with nothing new (incremental figures)
+  cap      one 20,000-message mailbox (14 days): first sync against Graph's
+           5,000-message cap on filtered delta (the fill-in lists the folder)
+           and against an uncapped simulator, requests and seconds
   memory   peak RSS of a process syncing one 100,000-message mailbox
   hub      customer hub and /security: queries per page, p50/p95 server time
            on 1,000,000 messages, 2,000 customers, 50 mailboxes
@@ -27,6 +30,7 @@ from . import common
 
 FULL = {
     "sync": {"mailboxes": 20, "messages": 5000},
+    "cap": {"messages": 20_000},
     "memory": {"messages": 100_000},
     "hub": {"messages": 1_000_000, "customers": 2000, "mailboxes": 50, "repeats": 30, "snapshot_days": 90},
     "posture": {"users": 10_000},
@@ -34,13 +38,14 @@ FULL = {
 }
 QUICK = {
     "sync": {"mailboxes": 3, "messages": 300},
+    "cap": {"messages": 9000},
     "memory": {"messages": 3000},
     "hub": {"messages": 20_000, "customers": 100, "mailboxes": 10, "repeats": 5, "snapshot_days": 10},
     "posture": {"users": 300},
     "pack": {"repeats": 1},
 }
 REUSE = [False]
-ORDER = ("sync", "memory", "hub", "posture", "pack")
+ORDER = ("sync", "cap", "memory", "hub", "posture", "pack")
 
 
 def main(argv=None):
@@ -116,6 +121,23 @@ def bench_sync(sizes, suffix, databases):
         "floor_over_app": round(floor_rate / app_rate, 2) if app_rate else None,
         "same_rows": app["rows"] == floor["rows"],
     }
+
+
+def bench_cap(sizes, suffix, databases):
+    """The same mailbox synced with Graph's cap (delta then the folder listing) and without it."""
+    messages = sizes["cap"]["messages"]
+    out = {}
+    for mode, cap in (("capped", None), ("uncapped", 0)):
+        db = _db(f"cap_{mode}", suffix, databases)
+        with common.simulator(mailboxes=1, messages_per_mailbox=messages, events_per_mailbox=24, delta_filter_cap=cap) as info:
+            env = common.child_env(db, **common.sim_env(info))
+            out[mode] = common.run_child("sync_capped", {"sim": info}, env)
+            out[mode]["messages_in_mailbox"] = info["messages_total"]
+    capped, uncapped = out["capped"], out["uncapped"]
+    out["same_rows"] = capped["rows"] == uncapped["rows"]
+    out["extra_requests"] = capped["mail_requests"] - uncapped["mail_requests"]
+    out["seconds_ratio"] = round(capped["mail_seconds"] / uncapped["mail_seconds"], 2) if uncapped["mail_seconds"] else None
+    return out
 
 
 def bench_memory(sizes, suffix, databases):
@@ -214,6 +236,14 @@ def rows_for(report):
             ("sync", "incremental, nothing new: time per mailbox",
              f"{app['incremental_seconds_per_mailbox'] * 1000:.0f} ms ({app['incremental_seconds_total']} s for {app['mailboxes']})"),
         ]
+    if "cap" in results:
+        c = results["cap"]
+        for mode in ("capped", "uncapped"):
+            r = c[mode]
+            listed = f", {r['listed']:,} via the folder listing" if mode == "capped" else ""
+            rows.append(("cap", f"first sync, {r['messages_in_mailbox']:,}-message mailbox, {mode} (mail folders)",
+                         f"{r['mail_requests']} Graph requests, {r['mail_seconds']} s ({r['kept']:,} kept of {r['seen']:,}{listed})"))
+        rows.append(("cap", "capped vs uncapped", f"{c['extra_requests']:+} requests, {c['seconds_ratio']}x time (same rows: {c['same_rows']})"))
     if "memory" in results:
         m = results["memory"]
         rows.append(("memory", f"peak RSS syncing one {m['sync']['seen']:,}-message mailbox (wait4 ru_maxrss)",

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from integrations.simulator import (
+    DELTA_FILTER_CAP,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     WITH_POLICY_READ,
@@ -34,6 +35,9 @@ def main(argv=None):
     parser.add_argument("--users-per-customer", type=int, default=8)
     parser.add_argument("--customer-domains", default="", help="comma-separated; default: the simulator's six")
     parser.add_argument("--fault", action="append", default=[], help="NAME (no parameters), repeatable")
+    # Graph's cap on a filtered delta round; 0 serves every item (an uncapped
+    # baseline that Graph itself never offers).
+    parser.add_argument("--delta-filter-cap", type=int, default=DELTA_FILTER_CAP)
     parser.add_argument("--extra-groups", type=int, default=0)
     parser.add_argument("--extra-ca-policies", type=int, default=0)
     parser.add_argument("--policy-read", action="store_true", help="grant the optional Policy.Read.All")
@@ -56,7 +60,7 @@ def main(argv=None):
     built = time.perf_counter() - started
     extra = {"granted_permissions": WITH_POLICY_READ} if args.policy_read else {}
     sim = GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
-                         ca_page_size=args.ca_page_size, **extra)
+                         ca_page_size=args.ca_page_size, delta_filter_cap=args.delta_filter_cap or None, **extra)
     for name in args.fault:
         sim.faults.set(name)
     running = serve(sim)

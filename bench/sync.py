@@ -6,6 +6,10 @@
 - sync_one: one mailbox's first sync, for the peak-memory figure (the parent
   reads this process's ru_maxrss with wait4).
 - idle: the same process set up but syncing nothing (the memory baseline).
+- sync_capped: one busy mailbox's first sync, per folder: Graph requests,
+  seconds, whether Graph's delta cap was hit and how many messages the folder
+  listing added (bench.run's "cap" runs it against a capped and an uncapped
+  simulator).
 """
 
 from __future__ import annotations
@@ -142,3 +146,32 @@ def idle(params):
     client = graph_client_for(connection_get())
     client.close()
     return {"max_rss_self_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def sync_capped(params):
+    from integrations.models import SyncRun
+
+    info = params["sim"]
+    connect(info)
+    upn = info["technician_upns"][0]
+    now = datetime.fromisoformat(info["anchor"])
+    per_mailbox, seconds = _round([upn], now, "initial")
+    folders = {}
+    for run in SyncRun.objects.filter(mailbox=upn, folder__in=["inbox", "sentitems"]):
+        folders[run.folder] = {
+            "graph_requests": run.graph_requests, "seconds": round((run.finished_at - run.started_at).total_seconds(), 2),
+            "seen": run.seen, "kept": run.kept, "capped": run.capped, "listed": run.listed,
+        }
+    mail = list(folders.values())
+    return {
+        "mailbox": upn,
+        "folders": folders,
+        "mail_requests": sum(f["graph_requests"] for f in mail),
+        "mail_seconds": round(sum(f["seconds"] for f in mail), 2),
+        "seen": sum(f["seen"] for f in mail),
+        "kept": sum(f["kept"] for f in mail),
+        "listed": sum(f["listed"] for f in mail),
+        "total_seconds": round(seconds, 2),
+        "total_requests": per_mailbox[0]["graph_requests"],
+        "rows": _rows(),
+    }

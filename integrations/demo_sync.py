@@ -20,9 +20,15 @@ def demo_first_sync():
     connection.save(update_fields=["initial_sync_requested_at"])
     for upn in current_mailboxes():
         runs = (mailbox_sync(upn=upn, reason="initial") or {}).get("runs", {})
-        counts = ", ".join(f"{folder} {run['kept']} kept / {run['dropped']} dropped" for folder, run in runs.items())
+        counts = ", ".join(f"{folder} {run['kept']} kept / {run['dropped']} dropped{_capped(run)}" for folder, run in runs.items())
         lines.append(f"  {upn}: {counts or 'not synced'}")
     with graph_client_for(connection) as client:
         run = posture_sync(client=client)
     lines.append(f"  posture: {run.outcome}, {run.users_matched} users matched to customers ({run.mfa_source})")
     return "\n".join(lines)
+
+
+def _capped(run):
+    if not run.get("capped"):
+        return ""
+    return f" (Graph capped the delta read at 5,000; {run['listed']} more read by listing the folder)"

@@ -98,6 +98,12 @@ class SyncRun(RunRecord):
     kept = models.PositiveIntegerField(default=0)
     dropped = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
+    # Graph returns at most 5,000 messages for a filtered delta round and then
+    # hands out a delta link as if it were complete. capped: this round hit
+    # that cap; listed: messages the round left out, read instead by listing
+    # the folder (receivedDateTime within the look-back, newest first).
+    capped = models.BooleanField(default=False)
+    listed = models.PositiveIntegerField(default=0)
 
     class Meta(RunRecord.Meta):
         indexes = [models.Index(fields=["mailbox", "-started_at"])]

@@ -3,6 +3,7 @@
 from collections import defaultdict
 
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from .claims import claim_stale_after
@@ -11,6 +12,7 @@ from .m365.posture_sync import posture_in_progress
 from .models import MailboxState, PostureRun, SyncRun
 
 FOLDERS = ("inbox", "sentitems", "calendar")
+MAIL_FOLDER_LABELS = {"inbox": "Inbox", "sentitems": "Sent items"}
 POSTURE_HISTORY = 8  # posture runs listed, newest first
 
 
@@ -50,6 +52,9 @@ def mailbox_health(connection):
     for run in SyncRun.objects.filter(mailbox__in=upns).order_by("-started_at", "-id")[: len(upns) * 12]:
         latest[run.mailbox].setdefault(run.folder, run)
     now = timezone.now()
+    capped = defaultdict(list)
+    for run in capped_reads(upns):
+        capped[run.mailbox].append({"folder": MAIL_FOLDER_LABELS[run.folder], "run": run})
     interval = timezone.timedelta(minutes=settings.VECTIS_MAIL_SYNC_MINUTES)
     requested = connection.initial_sync_requested_at
     rows = []
@@ -63,8 +68,21 @@ def mailbox_health(connection):
         runs = [latest[upn].get(folder) for folder in FOLDERS]
         rows.append({
             "upn": upn, "state": state, "running": running, "queued": queued, "failing": failing, "runs": runs,
-            "kept": sum(r.kept for r in runs if r), "last_success": last_success,
+            "kept": sum(r.kept for r in runs if r), "last_success": last_success, "capped": capped[upn],
             "next_run": (state.next_run_at if state and state.next_run_at else (last_success + interval if last_success else None)),
         })
     last_sync = max((r["last_success"] for r in rows if r["last_success"]), default=None)
     return {"mailbox_rows": rows, "last_sync_at": last_sync, "sync_active": any(r["running"] or r["queued"] for r in rows)}
+
+
+def capped_reads(upns):
+    """Per mailbox and mail folder, the latest successful full read when Graph
+    capped it: that read's delta link is the one in use, and the admin should
+    know the rest of its window came from listing the folder. One query."""
+    latest_full = SyncRun.objects.filter(
+        mailbox=OuterRef("mailbox"), folder=OuterRef("folder"), full=True, outcome=SyncRun.Outcome.SUCCESS,
+    ).order_by("-started_at", "-id").values("id")[:1]
+    return list(
+        SyncRun.objects.filter(mailbox__in=upns, folder__in=list(MAIL_FOLDER_LABELS), capped=True,
+                               pk=Subquery(latest_full)).order_by("mailbox", "folder")
+    )

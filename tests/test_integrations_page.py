@@ -56,3 +56,26 @@ def test_sync_button_audits_and_runs_mail_then_posture(client, admin_user, m365_
     assert PostureRun.objects.get().outcome == "success"
     page = client.get(reverse("integrations:index")).content.decode()
     assert "hx-trigger" not in page and page.count('class="tag tag-ok">ok<') == 4
+
+
+def test_a_capped_full_read_stays_on_the_mailbox_row_until_a_later_full_read(admin_client, admin_user):
+    connect(admin_user)
+    MailboxState.objects.create(upn="jane@msp.example", last_success_at=timezone.now())
+    start = timezone.now() - timezone.timedelta(hours=3)
+
+    def run(minutes, **fields):
+        fields = {"outcome": "success", **fields}
+        return SyncRun.objects.create(mailbox="jane@msp.example", folder="inbox",
+                                      started_at=start + timezone.timedelta(minutes=minutes), **fields)
+
+    run(0, full=True, capped=True, listed=7012)
+    run(10)  # an increment from the capped read's delta link
+    run(20, full=True, outcome="failed")  # a full read that did not finish replaces nothing
+    page = admin_client.get(reverse("integrations:index")).content.decode()
+    assert "capped" in page and "Inbox, full read of" in page
+    assert "the other 7012 were read by listing the folder" in page
+    assert "Sent items" not in page.split("<tbody>")[1]
+
+    run(30, full=True)  # a later full read within the cap
+    page = admin_client.get(reverse("integrations:index")).content.decode()
+    assert "listing the folder" not in page

@@ -257,6 +257,21 @@ class GraphClient:
         url = f"{base}/mailFolders/{_segment(folder)}/messages/delta"
         return self._pages("message_delta", url, params=params, prefer=prefer, start_link=delta_link, mailbox=mailbox)
 
+    def message_list(self, mailbox: str, folder: str, *, received_since: datetime, page_size: int = 1000) -> Pages:
+        """Pages of one folder's messages received since a moment, newest first
+        (GET .../mailFolders/{folder}/messages): the documented way to read what
+        a capped delta round left out. $orderby names the property $filter
+        starts with, as Graph requires when both are given; $top is at most 1000."""
+        base = self._mailbox_path(mailbox)
+        params = {
+            "$select": MESSAGE_FIELDS,
+            "$filter": f"receivedDateTime ge {_iso(received_since)}",
+            "$orderby": "receivedDateTime desc",
+            "$top": max(1, min(int(page_size), 1000)),
+        }
+        url = f"{base}/mailFolders/{_segment(folder)}/messages"
+        return self._pages("message_list", url, params=params, prefer=(IMMUTABLE_IDS,), mailbox=mailbox)
+
     def message_body(self, mailbox: str, message_id: str, *, content_type: str = "html") -> dict:
         """{"body": {"contentType", "content"}}: untrusted, fetched on demand only."""
         base = self._mailbox_path(mailbox)

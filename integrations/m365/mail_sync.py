@@ -4,6 +4,10 @@ A round is a series of pages. Each page is parsed, filtered, and written in
 one transaction with a fixed number of queries (customers.ingest). The delta
 link is stored only after the last page committed, so a run that dies half
 way replays its pages next time, which the upserts make harmless.
+
+Graph caps a filtered delta round at 5,000 messages and still ends it with a
+delta link. A from-scratch round that reaches the cap is completed by listing
+the folder over the same look-back (_fill_in) before the link is stored.
 """
 
 from datetime import timedelta
@@ -26,6 +30,15 @@ PAGE_SIZE = 250
 # seconds apart from the stored one: the sweep leaves the edge of the
 # look-back alone rather than drop a copy Graph still holds.
 SWEEP_MARGIN = timedelta(hours=1)
+# "Applying $filter in a delta query returns only up to 5,000 messages"
+# (Graph's message delta reference). Our from-scratch rounds are filtered, so a
+# round that returned exactly this many items (kept, dropped or unreadable) was
+# cut short, whatever its delta link suggests. (More than this means Graph did
+# not apply its cap: the round is whole.)
+DELTA_FILTER_CAP = 5000
+# The fill-in lists the folder with $top at Graph's documented maximum: only
+# metadata is selected, so a page stays small, and fewer round trips are faster.
+FILL_IN_PAGE_SIZE = 1000
 
 
 def folder_round(*, client, state, folder, ctx, run, on_page, full):
@@ -51,11 +64,52 @@ def _round(*, client, upn, folder, ctx, run, on_page, delta_link):
     # A from-scratch round sees everything in the look-back: what it does not
     # see was deleted meanwhile (or no longer touches a customer).
     kept_ids = set() if delta_link is None else None
+    # Every id a from-scratch round returned, kept or dropped: what the fill-in skips.
+    returned_ids = set() if delta_link is None else None
+    write = _PageWriter(upn=upn, folder=folder, ctx=ctx, run=run, on_page=on_page, kept_ids=kept_ids)
     for items in pages:
         page = parse.message_page(items)
+        if returned_ids is not None:
+            returned_ids.update(record.id for record in page.changed)
+        write(page, incremental=delta_link is not None)
+    if delta_link is None and pages.items == DELTA_FILTER_CAP:
+        # Graph stopped the filtered round at its cap but still gave a delta
+        # link: read the rest of the look-back by listing the folder. The
+        # delta link stays the round's, for the next increments.
+        run.capped = True
+        _fill_in(client=client, upn=upn, folder=folder, since=since, run=run, write=write, returned_ids=returned_ids)
+    if kept_ids is not None:
+        with transaction.atomic():
+            run.removed += ingest.message_holders_sweep(
+                mailbox=upn, folder=folder, since=since + SWEEP_MARGIN, keep_graph_ids=kept_ids
+            )
+    return pages.delta_link or ""
+
+
+def _fill_in(*, client, upn, folder, since, run, write, returned_ids):
+    """Page the folder's messages received since the look-back (newest first)
+    and write those the capped delta round did not return, through the same
+    domain filter and page ingest. A message seen twice (the round returned
+    it, or the listing's pages shifted while new mail arrived) is skipped."""
+    for items in client.message_list(upn, folder, received_since=since, page_size=FILL_IN_PAGE_SIZE):
+        page = parse.message_page(items)
+        fresh = [record for record in page.changed if record.id not in returned_ids]
+        returned_ids.update(record.id for record in fresh)
+        run.listed += len(fresh)
+        write(parse.DeltaPage(changed=fresh, skipped=page.skipped), incremental=False)
+
+
+class _PageWriter:
+    """One page: domain filter, then one transaction through customers.ingest."""
+
+    def __init__(self, *, upn, folder, ctx, run, on_page, kept_ids):
+        self.upn, self.folder, self.ctx, self.run, self.on_page, self.kept_ids = upn, folder, ctx, run, on_page, kept_ids
+
+    def __call__(self, page, *, incremental):
+        run = self.run
         rows, dropped_ids = [], []
         for record in page.changed:
-            row = message_row(record, mailbox=upn, folder=folder, ctx=ctx)
+            row = message_row(record, mailbox=self.upn, folder=self.folder, ctx=self.ctx)
             if row is None:
                 dropped_ids.append(record.id)  # only the opaque Graph id, and only in memory
             else:
@@ -64,20 +118,14 @@ def _round(*, client, upn, folder, ctx, run, on_page, delta_link):
         run.kept += len(rows)
         run.dropped += len(dropped_ids) + page.skipped
         gone = [removed.id for removed in page.removed]
-        if delta_link is not None:
+        if incremental:
             gone += dropped_ids  # an update that no longer touches a customer
         with transaction.atomic():
-            ingest.messages_upsert(rows=rows, matcher=ctx.matcher)
-            run.removed += ingest.message_holders_remove(mailbox=upn, graph_ids=gone)
-            on_page()
-        if kept_ids is not None:
-            kept_ids.update(row.graph_id for row in rows)
-    if kept_ids is not None:
-        with transaction.atomic():
-            run.removed += ingest.message_holders_sweep(
-                mailbox=upn, folder=folder, since=since + SWEEP_MARGIN, keep_graph_ids=kept_ids
-            )
-    return pages.delta_link or ""
+            ingest.messages_upsert(rows=rows, matcher=self.ctx.matcher)
+            run.removed += ingest.message_holders_remove(mailbox=self.upn, graph_ids=gone)
+            self.on_page()
+        if self.kept_ids is not None:
+            self.kept_ids.update(row.graph_id for row in rows)
 
 
 def message_row(record, *, mailbox, folder, ctx):

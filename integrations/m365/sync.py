@@ -27,7 +27,9 @@ from .mail_sync import FOLDERS, folder_round
 logger = logging.getLogger(__name__)
 
 REASONS = ("schedule", "manual", "initial", "command")
-PROGRESS_FIELDS = ["seen", "kept", "dropped", "removed", "full", "graph_requests", "retries", "throttled_seconds"]
+PROGRESS_FIELDS = [
+    "seen", "kept", "dropped", "removed", "full", "capped", "listed", "graph_requests", "retries", "throttled_seconds",
+]
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,8 @@ def _summary(upn, runs, *, full, reason):
         "runs": {
             run.folder: {
                 "outcome": str(run.outcome), "seen": run.seen, "kept": run.kept, "dropped": run.dropped,
-                "removed": run.removed, "graph_requests": run.graph_requests, "retries": run.retries,
+                "removed": run.removed, "capped": run.capped, "listed": run.listed,
+                "graph_requests": run.graph_requests, "retries": run.retries,
                 "throttled_seconds": run.throttled_seconds,
             }
             for run in runs

@@ -80,6 +80,7 @@ PERMISSIONS_BY_KIND = {
     "user": ("User.Read.All", "Directory.Read.All"),
     "users": ("User.Read.All", "Directory.Read.All"),
     "message_delta": ("Mail.Read",),
+    "message_list": ("Mail.Read",),
     "mailbox_probe": ("Mail.Read",),
     "message_body": ("Mail.Read",),
     "calendar": ("Calendars.Read",),
@@ -98,7 +99,7 @@ PERMISSIONS_BY_KIND = {
     "role_eligibility": ("RoleEligibilitySchedule.Read.Directory", "RoleManagement.Read.Directory",
                          "RoleManagement.Read.All"),
 }
-MAILBOX_KINDS = frozenset({"message_delta", "mailbox_probe", "message_body", "calendar", "event_body"})
+MAILBOX_KINDS = frozenset({"message_delta", "message_list", "mailbox_probe", "message_body", "calendar", "event_body"})
 RETRY_STATUSES = frozenset({429, 503, 504})
 _SYNC_STATE_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 _NO_MAILBOX_CODES = frozenset({"mailboxnotenabledforrestapi", "errorinvaliduser", "mailboxnotsupportedforrestapi"})

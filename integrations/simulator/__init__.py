@@ -7,6 +7,7 @@ test fixture, the demo launcher or a benchmark can run it directly.
 """
 
 from .faults import FAULTS, Faults
+from .graph import DELTA_FILTER_CAP
 from .server import (
     ALL_SIX,
     DEMO_CLIENT_ID,
@@ -21,6 +22,7 @@ from .tenant import SENTINEL_PREFIX, SHOWCASE_HOSTILE_DOMAIN, ItemRecord, Tenant
 
 __all__ = [
     "ALL_SIX",
+    "DELTA_FILTER_CAP",
     "DEMO_CLIENT_ID",
     "DEMO_CLIENT_SECRET",
     "FAULTS",

@@ -11,6 +11,9 @@ reproduces it rather than protecting the client:
   as Graph does; with `$select` the body comes back only when selected;
 - `calendarView/delta` does not support `$select` (Microsoft's docs say so), so
   it returns full events, bodies included;
+- "Applying $filter in a delta query returns only up to 5,000 messages"
+  (message delta docs): a filtered initial round stops after DELTA_FILTER_CAP
+  items and still hands out a delta link, as if the round were complete;
 - the Exchange endpoints answer a missing Mail.Read / Calendars.Read with
   403 ErrorAccessDenied like Exchange does, the directory endpoints with
   403 Authorization_RequestDenied.
@@ -22,6 +25,7 @@ next round returns the collection's change log after that watermark.
 
 from __future__ import annotations
 
+import bisect
 import re
 import zoneinfo
 from datetime import datetime, timezone
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Callable
 from urllib.parse import quote, urlencode
 
 from .mailboxes import graph_datetime, html_to_text
-from .tenant import Collection, ItemRecord, UserRecord, event_overlaps, parse_iso
+from .tenant import Collection, ItemRecord, UserRecord, event_overlaps, iso_z, parse_iso
 from .wire import GraphError, SimRequest, SimResponse, b64url_json, from_b64url_json
 
 if TYPE_CHECKING:
@@ -45,6 +49,7 @@ ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
         ("GET", r"/users/(?P<user>[^/]+)", "user_get", "User.Read.All"),
         ("GET", r"/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)", "mail_folder_get", "Mail.Read"),
         ("GET", r"/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)/messages/delta", "messages_delta", "Mail.Read"),
+        ("GET", r"/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)/messages", "messages_list", "Mail.Read"),
         ("GET", r"/users/(?P<user>[^/]+)/messages/(?P<item>[^/]+)", "message_get", "Mail.Read"),
         ("GET", r"/users/(?P<user>[^/]+)/events/(?P<item>[^/]+)", "event_get", "Calendars.Read"),
         ("GET", r"/users/(?P<user>[^/]+)/calendarView", "calendar_view", "Calendars.Read"),
@@ -110,9 +115,21 @@ WINDOWS_ZONES = {
     "romance standard time": "Europe/Paris",
     "aus eastern standard time": "Australia/Sydney",
 }
+# Message delta with $filter returns at most this many messages (Microsoft's docs).
+DELTA_FILTER_CAP = 5000
+# List messages: "Use $top to customize the page size, within the range of 1 and 1000."
+LIST_TOP_MAX = 1000
+_RECEIVED_CLAUSE = re.compile(r"^\s*receivedDateTime\s+(ge|gt|le|lt)\s+'?([0-9T:.\-+Z]+)'?\s*$", re.IGNORECASE)
 _FILTER_RECEIVED = re.compile(r"^\s*receivedDateTime\s+ge\s+'?([0-9T:.\-+Z]+)'?\s*$", re.IGNORECASE)
 _FILTER_ID_IN = re.compile(r"^\s*id\s+in\s+\(((?:\s*'[^']*'\s*,?)+)\)\s*$", re.IGNORECASE)
 _FILTER_EQ = re.compile(r"^\s*(\w+)\s+eq\s+(true|false|null|'(?:[^']|'')*'|-?\d+)\s*$", re.IGNORECASE)
+
+
+def _received_key(rec: ItemRecord) -> str:
+    value = rec.graph.get("receivedDateTime")
+    if isinstance(value, str) and len(value) == 20 and value.endswith("Z"):
+        return value
+    return iso_z(parse_iso(value))  # set by a test through update_message in another shape
 
 
 def normalise_path(path: str) -> str:
@@ -124,6 +141,7 @@ def normalise_path(path: str) -> str:
 class GraphApi:
     def __init__(self, sim: "GraphSimulator") -> None:
         self.sim = sim
+        self._by_received: dict = {}  # (user id, folder) -> (tenant state, times, records)
 
     @property
     def tenant(self):
@@ -523,7 +541,93 @@ class GraphApi:
             return self.project_message(req, rec, state["sel"], delta=True)[0]
 
         collection = self.tenant.mail_collection(owner, folder_name)
-        return self.delta_page(req, state, collection, matches, project, "#microsoft.graph.message", "Collection(message)", False)
+        cap = self.sim.delta_filter_cap if state.get("since") else None
+        return self.delta_page(
+            req, state, collection, matches, project, "#microsoft.graph.message", "Collection(message)", False, cap=cap
+        )
+
+    def h_messages_list(self, req: SimRequest, user: str, folder: str):
+        """GET /users/{id}/mailFolders/{folder}/messages: $select, $filter on
+        receivedDateTime (ge/gt/le/lt, joined by `and`), $orderby receivedDateTime,
+        $top (1..1000, default 10) and $skip paging, as Graph documents it.
+        (With $filter and $orderby together Graph wants the $orderby property
+        first in $filter; the only filter served here is on receivedDateTime,
+        so every accepted combination keeps that rule.)"""
+        owner = self.mailbox(user)
+        folder_name = self.tenant.resolve_folder(owner, folder)
+        if folder_name is None:
+            raise GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        select = self.message_select(req)
+        clauses = self.received_clauses(req.q("filter"))
+        orderby = (req.q("orderby") or "").strip()
+        descending = True  # Graph lists messages newest first by default
+        if orderby:
+            m = re.fullmatch(r"receivedDateTime(?:\s+(asc|desc))?", orderby, re.IGNORECASE)
+            if not m:
+                raise GraphError(400, "ErrorInvalidUrlQueryOrderBy", "The $orderby expression is not supported.")
+            descending = (m[1] or "asc").lower() == "desc"
+        top = req.q("top")
+        try:
+            size = int(top) if top else 10
+            skip = int(req.q("skip") or 0)
+        except ValueError as exc:
+            raise GraphError(400, "BadRequest", "Invalid $top or $skip value.") from exc
+        if not 1 <= size <= LIST_TOP_MAX or skip < 0:
+            raise GraphError(400, "ErrorInvalidUrlQuery", f"$top must be between 1 and {LIST_TOP_MAX}.")
+        applied: set = set()
+        with self.tenant.lock:
+            times, records = self.by_received(owner, folder_name)
+            low, high = 0, len(records)
+            for op, bound in clauses:
+                at = iso_z(bound)
+                if op in ("ge", "gt"):
+                    low = max(low, (bisect.bisect_left if op == "ge" else bisect.bisect_right)(times, at))
+                else:
+                    high = min(high, (bisect.bisect_right if op == "le" else bisect.bisect_left)(times, at))
+            items = records[low:max(low, high)]
+            if descending:
+                items = items[::-1]
+            value = []
+            for rec in items[skip: skip + size]:
+                item, item_applied = self.project_message(req, rec, select, delta=False)
+                applied |= item_applied
+                value.append(item)
+        sel = f"({','.join(select)})" if select else ""
+        body = {"@odata.context": self.ctx(req, f"users('{owner.id}')/mailFolders('{folder_name}')/messages{sel}")}
+        body["value"] = value
+        if skip + size < len(items):
+            query = {k: v for k, v in req.query.items() if k.lower().lstrip("$") != "skip"}
+            query["$skip"] = skip + size
+            body["@odata.nextLink"] = self.link(req, **query)
+        return self.ok(body, applied)
+
+    def by_received(self, owner: UserRecord, folder: str) -> tuple[list[str], list[ItemRecord]]:
+        """The folder's messages sorted by (receivedDateTime, id), with their
+        times as iso_z strings for bisecting; rebuilt only after the tenant
+        changed, so paging a 60,000-message folder does not sort it per page."""
+        key = (id(self.tenant), self.tenant.seq, owner.id, folder)
+        cached = self._by_received.get((owner.id, folder))
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        pairs = sorted(((_received_key(r), r.id), r) for r in self.tenant.mail_collection(owner, folder).items.values())
+        times, records = [k[0] for k, _ in pairs], [r for _, r in pairs]
+        self._by_received[owner.id, folder] = (key, times, records)
+        return times, records
+
+    def received_clauses(self, raw: str | None) -> list[tuple[str, datetime]]:
+        """`receivedDateTime ge X and receivedDateTime lt Y` -> [(op, datetime)]; anything else is refused."""
+        if not raw:
+            return []
+        clauses = []
+        for part in re.split(r"\s+and\s+", raw.strip(), flags=re.IGNORECASE):
+            m = _RECEIVED_CLAUSE.match(part)
+            if not m:
+                raise GraphError(400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+            try:
+                clauses.append((m[1].lower(), parse_iso(m[2])))
+            except ValueError as exc:
+                raise GraphError(400, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.") from exc
+        return clauses
 
     # ------------------------------------------------------------------ calendar
 
@@ -656,15 +760,21 @@ class GraphApi:
             state.pop("serial", None)
         return state
 
-    def delta_page(self, req, state, collection: Collection, matches, project, odata_type, context, removed_when_unmatched):
+    def delta_page(self, req, state, collection: Collection, matches, project, odata_type, context, removed_when_unmatched,
+                   cap=None):
+        """One page of a round. cap: the most items an initial round hands out;
+        past it the round ends with a delta link although items remain."""
         size, applied = self.page_size(req, state["n"], state["n"])
         state = dict(state, n=size)
         entries: list[tuple[int, dict | ItemRecord]] = []
         more = False
+        handed_out = state.get("t", 0)
         with self.tenant.lock:
             if state["w0"] is None:  # initial round: items present at the watermark
                 for rec in collection.created_after(state["c"], state["w1"]):
                     if matches(rec):
+                        if cap is not None and handed_out + len(entries) >= cap:
+                            break  # the documented cap: what is left is never sent in this round
                         if len(entries) == size:
                             more = True
                             break
@@ -697,10 +807,10 @@ class GraphApi:
             value = [project(e) if isinstance(e, ItemRecord) else e for _, e in entries]
         body = {"@odata.context": self.ctx(req, context)}
         if more:
-            next_state = dict(state, c=entries[-1][0], e=False)
+            next_state = dict(state, c=entries[-1][0], e=False, t=handed_out + len(entries))
             body["@odata.nextLink"] = self.link(req, **{"$skiptoken": b64url_json(next_state)})
         else:
-            final = {k: v for k, v in state.items() if k not in ("c", "e", "w0")}
+            final = {k: v for k, v in state.items() if k not in ("c", "e", "w0", "t")}
             final["serial"] = self.sim.faults.next_delta_serial()
             body["@odata.deltaLink"] = self.link(req, **{"$deltatoken": b64url_json(final)})
         body["value"] = value

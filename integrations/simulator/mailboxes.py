@@ -258,8 +258,45 @@ def _mail(tenant: Tenant) -> None:
                                        **dict(common, when=copy_when, sent=when - timedelta(seconds=7)))
                 pending.append((copy_when, rec2.id, cc_tech, "inbox", rec2))
 
+    busy = [t for t in techs if t.has_mailbox][-1:] if spec.busy_inbox_messages > 0 else []
+    for tech in busy:
+        pending.extend(_busy_inbox(tenant, tech, contacts, domains))
+
     for _when, _id, user, folder, rec in sorted(pending, key=lambda p: (p[0], p[1])):
         tenant.insert(tenant.mail_collection(user, folder), rec)
+
+
+BUSY_WINDOW = timedelta(days=13)  # inside the sync's 14-day look-back, clear of its edge
+
+
+def _busy_inbox(tenant: Tenant, tech: UserRecord, contacts: dict, domains: list) -> list:
+    """spec.busy_inbox_messages plain inbox messages spread evenly over the
+    last 13 days: every other one from a customer contact, the rest from
+    off-customer senders. Kept cheap (no threads, copies or hostile text):
+    a test tenant may hold tens of thousands of them."""
+    spec = tenant.spec
+    count = spec.busy_inbox_messages
+    rng = rng_for(tenant, f"busy:{tech.upn}")
+    step = BUSY_WINDOW / count
+    out = []
+    for n in range(count):
+        when = spec.anchor - timedelta(minutes=5) - step * n
+        if n % 2 == 0 and domains:
+            sender = rng.choice(contacts[rng.choice(domains)])
+            subject = CUSTOMER_SUBJECTS[n % len(CUSTOMER_SUBJECTS)].format(site="Leeds", person="Sam", number=n)
+        else:
+            sender = OFF_CUSTOMER_CONTACTS[n % len(OFF_CUSTOMER_CONTACTS)]
+            subject = OFF_CUSTOMER_SUBJECTS[n % len(OFF_CUSTOMER_SUBJECTS)]
+        key = f"busy-{n}"
+        sender_addr = sender.graph["mail"] if isinstance(sender, UserRecord) else sender[1]
+        rec = _message_record(
+            tenant, tech, "inbox", key=key, subject=subject, sender=sender, to=[tech], when=when,
+            conversation_id=graph_id("AAQkAG", spec.seed, "busy-conv", tech.id, n, length=60),
+            internet_id=f"<BUSY{n:07d}.{stable_hash(spec.seed, key).hex()[:12].upper()}@{sender_addr.split('@')[1].lower()}>",
+            paragraph=PARAGRAPHS[n % len(PARAGRAPHS)],
+        )
+        out.append((when, rec.id, tech, "inbox", rec))
+    return out
 
 
 def new_message(tenant: Tenant, user: UserRecord, folder: str, fields: dict) -> ItemRecord:

@@ -47,7 +47,7 @@ from urllib.parse import unquote
 
 from .entra import Entra
 from .faults import FAULTS, Faults
-from .graph import GraphApi
+from .graph import DELTA_FILTER_CAP, GraphApi
 from .tenant import Tenant, build_tenant
 from .wire import GRAPH_CONTENT_TYPE, GraphError, SimRequest, SimResponse, graph_error_body, now_utc
 
@@ -90,6 +90,7 @@ class GraphSimulator:
         events_page_size: int = 10,
         users_page_size: int = 100,
         report_page_size: int = 50,
+        delta_filter_cap: int | None = DELTA_FILTER_CAP,
         ca_page_size: int = 5,
         clock=time.time,
     ) -> None:
@@ -103,6 +104,9 @@ class GraphSimulator:
         self.events_page_size = events_page_size
         self.users_page_size = users_page_size
         self.report_page_size = report_page_size
+        # Graph's 5,000-message cap on filtered message delta; None serves
+        # every item (an uncapped baseline for the benchmark, not Graph).
+        self.delta_filter_cap = delta_filter_cap
         self.ca_page_size = ca_page_size  # small, so the client must follow nextLinks
         self.clock = clock
         self.service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant.spec.tenant_id}:{client_id}"))

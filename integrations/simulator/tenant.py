@@ -87,6 +87,12 @@ class TenantSpec:
     # body sentinels. Tests keep the default: attacks anywhere, sentinels in every body.
     showcase: bool = False
     mail_history_days: int = 20
+    # A busy helpdesk inbox: this many extra messages in the last technician's
+    # inbox, all inside the sync's 14-day look-back, about half of them from
+    # customers. More than 5,000 trips Graph's cap on filtered message delta
+    # (graph.DELTA_FILTER_CAP). Off by default: the session-wide test tenant
+    # stays small; the cap's own tests, the demo and the benchmark turn it on.
+    busy_inbox_messages: int = 0
     events_past_days: int = 10
     events_future_days: int = 20
     anchor: datetime = field(default_factory=_default_anchor)

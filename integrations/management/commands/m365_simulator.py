@@ -57,6 +57,8 @@ class Command(BaseCommand):
         parser.add_argument("--messages-per-mailbox", type=int, default=TenantSpec.messages_per_mailbox)
         parser.add_argument("--events-per-mailbox", type=int, default=TenantSpec.events_per_mailbox)
         parser.add_argument("--users-per-customer", type=int, default=TenantSpec.users_per_customer)
+        parser.add_argument("--busy-inbox-messages", type=int, default=TenantSpec.busy_inbox_messages,
+                            help="extra messages in the last technician's inbox (over 5,000 trips Graph's delta cap)")
         parser.add_argument("--client-id", default=DEMO_CLIENT_ID)
         parser.add_argument("--client-secret", default=DEMO_CLIENT_SECRET)
         parser.add_argument(
@@ -77,6 +79,7 @@ class Command(BaseCommand):
             messages_per_mailbox=opts["messages_per_mailbox"],
             events_per_mailbox=opts["events_per_mailbox"],
             users_per_customer=opts["users_per_customer"],
+            busy_inbox_messages=opts["busy_inbox_messages"],
         )
         permissions = [p.strip() for p in opts["permissions"].split(",") if p.strip()]
         sim = GraphSimulator(

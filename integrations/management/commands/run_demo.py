@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.demo import DEMO_PASSWORD, demo_seed, point_settings_at
+from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
 from integrations.simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -41,7 +41,8 @@ class Command(BaseCommand):
             call_command("flush", interactive=False, verbosity=0)
         # Attack strings only at a clearly named test customer; no body sentinels for visitors.
         domains = (*TenantSpec.__dataclass_fields__["customer_domains"].default, SHOWCASE_HOSTILE_DOMAIN)
-        tenant = build_tenant(TenantSpec(seed=seed, showcase=True, customer_domains=domains))
+        tenant = build_tenant(TenantSpec(seed=seed, showcase=True, customer_domains=domains,
+                                         busy_inbox_messages=DEMO_BUSY_INBOX_MESSAGES))
         # The demo grants the optional seventh permission, so it shows MFA enforcement too.
         running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
                                        granted_permissions=WITH_POLICY_READ))

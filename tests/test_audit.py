@@ -20,7 +20,7 @@ def test_login_logout_and_failed_login_are_logged(client, admin_user):
     client.post(reverse("logout"))
     assert actions() == ["auth.login_failed", "auth.login", "auth.logout"]
     failed = AuditEvent.objects.get(action="auth.login_failed")
-    assert failed.actor is None and failed.details == {"username": "ada"}
+    assert failed.actor is None and failed.details == {"username": "ada", "count": 1, "window_minutes": 15}
     assert "wrong" not in str(failed.details)
 
 

@@ -11,12 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.log import audit_log
+from audit.log import audit_log, client_ip
 
-from . import services
+from . import login_throttle, services
 from .access import public, require_role
 from .forms import OwnTimeZoneForm, UserCreateForm, UserEditForm
-from .login_throttle import login_failure_record, login_failures_clear, login_locked
 from .models import Role, User
 
 
@@ -29,23 +28,62 @@ def login_view(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = ""
     form = AuthenticationForm(request, data=request.POST or None)
-    locked = False
+    refused = False
     if request.method == "POST":
-        username = request.POST.get("username", "")[:150]
-        if login_locked(username=username):
-            locked = True
-            audit_log(actor=None, action="auth.login_locked", request=request, details={"username": username})
-        elif form.is_valid():
-            user = form.get_user()
-            auth_login(request, user)
-            login_failures_clear(username=username)
-            audit_log(actor=user, action="auth.login", target=user, request=request)
+        user, refused = login_attempt(request, form)
+        if user is not None:
             return redirect(next_url or "customers:list")
-        else:
-            login_failure_record(username=username)
-            audit_log(actor=None, action="auth.login_failed", request=request, details={"username": username})
-    return render(request, "registration/login.html", {"form": form, "next": next_url, "locked": locked},
-                  status=429 if locked else 200)
+    # A locked or refused sign-in reads exactly like a wrong password.
+    return render(request, "registration/login.html", {"form": form, "next": next_url, "refused": refused})
+
+
+def login_attempt(request, form):
+    """Check the throttles, then the password; count and audit failures.
+
+    Returns (signed-in user or None, refused): refused means the password was
+    never checked (throttled or impossible name), so the form has no errors."""
+    raw = request.POST.get("username", "")
+    address = client_ip(request)
+    if not login_throttle.username_acceptable(raw):
+        # No account can have this name (NUL, control characters, over-long):
+        # refused before auditing, but it still counts against the address.
+        login_throttle.address_failure_record(address=address)
+        return None, True
+    if login_throttle.address_locked(address=address):
+        return None, True
+    username = login_throttle.username_canonical(raw)
+    account = User.objects.filter(username__iexact=username).only("pk").first()
+    account_id = account.pk if account else None
+    if login_throttle.login_locked(username=username, user_id=account_id):
+        login_throttle.login_failure_record(username=username, user_id=account_id, address=address)
+        return None, True
+    if form.is_valid():
+        user = form.get_user()
+        failures = login_throttle.login_failure_count(username=username, user_id=user.pk)
+        auth_login(request, user)
+        login_throttle.login_failures_clear(username=username, user_id=user.pk)
+        audit_log(actor=user, action="auth.login", target=user, request=request,
+                  details={"failures_before": failures} if failures else None)
+        return user, False
+    login_failure_audit(request, username=username, typed=raw, account=account, address=address)
+    return None, False
+
+
+def login_failure_audit(request, *, username, typed, account, address):
+    """One audit row for the first failure of a window, one when the name is locked,
+    one when the address is: repeated guessing cannot flood the log."""
+    count = login_throttle.login_failure_record(username=username, user_id=account.pk if account else None, address=address)
+    details = {"username": username, "count": count, "window_minutes": login_throttle.WINDOW_SECONDS // 60}
+    if typed.strip() != username:
+        details["typed"] = typed.strip()
+    if count == 1:
+        audit_log(actor=None, action="auth.login_failed", target=account, request=request, details=details)
+    elif count == login_throttle.MAX_FAILURES:
+        audit_log(actor=None, action="auth.login_locked", target=account, request=request, details=details)
+    if login_throttle.address_locked(address=address) and not login_throttle.address_lock_reported(address=address):
+        audit_log(actor=None, action="auth.address_throttled", request=request,
+                  details={"failures": login_throttle.ADDRESS_MAX_FAILURES,
+                           "window_minutes": login_throttle.WINDOW_SECONDS // 60})
 
 
 @public

@@ -11,6 +11,8 @@ from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
 from vectis.models import Role, User
 
+from .chain import chain_verify
+from .log import audit_log
 from .models import AuditEvent
 
 CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", "customer_id", "ip_address", "details"]
@@ -65,7 +67,8 @@ def audit_list(request):
     _label_page(page)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/list.html", {"form": form, "page": page, "qs": query.urlencode()})
+    return render(request, "audit/list.html", {"form": form, "page": page, "qs": query.urlencode(),
+                                               "chain": chain_verify(AuditEvent)})
 
 
 def _label_page(page):
@@ -82,6 +85,13 @@ def _label_page(page):
 def audit_export(request):
     form = AuditFilterForm(request.GET or None)
     events = audit_events_filtered(form) if request.GET else AuditEvent.objects.select_related("actor")
+    # The export holds exactly the rows that existed when it was asked for,
+    # and says so in its own audit row (written before any byte is sent).
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    events = events.filter(id__lte=newest)
+    audit_log(actor=request.user, action="audit.export_csv", request=request,
+              details={"rows": events.count(),
+                       "filters": {k[:40]: v[:200] for k, v in list(request.GET.items())[:10] if k != "page"}})
     line = csv_line_writer()
 
     def rows():

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit.log import audit_log
 from customers.models import Customer
 from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
@@ -64,6 +65,8 @@ def security_rollup_csv(request):
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"))
     signals = data["signals"]
     rollup.rollup_details(data["rows"], signals, all_rows=True)
+    audit_log(actor=request.user, action="security.export_csv", request=request,
+              details={"rows": len(data["rows"]), "sort": data["sort"], "order": data["order"]})
     write = csv_line_writer()
 
     def lines():

@@ -21,7 +21,7 @@ CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", 
 class AuditFilterForm(forms.Form):
     user = forms.ModelChoiceField(queryset=User.objects.all(), required=False, empty_label="Anyone")
     action = forms.ChoiceField(required=False)
-    customer = forms.IntegerField(required=False, widget=forms.Select)
+    customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.Select)
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -32,6 +32,20 @@ class AuditFilterForm(forms.Form):
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
         self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in sorted(actions)]
         self.fields["customer"].widget.choices = [("", "Any customer")] + list(Customer.objects.values_list("id", "name"))
+
+    # Dates outside these years are clamped: the log holds nothing there, and
+    # the day after 9999-12-31 (or a zone offset at the edges) does not exist.
+    EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
+
+    def _clamped(self, name):
+        value = self.cleaned_data.get(name)
+        return min(max(value, self.EARLIEST), self.LATEST) if value else value
+
+    def clean_date_from(self):
+        return self._clamped("date_from")
+
+    def clean_date_to(self):
+        return self._clamped("date_to")
 
     def clean(self):
         cleaned = super().clean()

@@ -65,6 +65,8 @@ def _selected_snapshot(post):
         taken_on = date.fromisoformat(post.get("date", ""))
     except ValueError:
         return None
+    if not 0 < customer_id < 2**63:
+        return None
     return PostureSnapshot.objects.select_related("customer").filter(customer_id=customer_id, taken_on=taken_on).first()
 
 

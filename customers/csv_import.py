@@ -13,13 +13,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.log import audit_log
+from vectis.text import single_line_name_validate
 
 from .domains import domain_candidates
-from .forms import split_domains
+from .forms import NOTES_MAX_LENGTH, split_domains
 from .models import Customer
 from .services import customer_create, customer_update, domain_add, domain_validate_for_customer
 
 MAX_ROWS = 5000
+NAME_MAX_LENGTH = Customer._meta.get_field("name").max_length
 
 
 @dataclass
@@ -52,6 +54,15 @@ class ImportPlan:
 
 
 def import_plan(text):
+    if "\x00" in text:
+        return ImportPlan([], ["The file contains NUL characters: it is not a CSV text file."])
+    try:
+        return _plan_rows(text)
+    except csv.Error as error:
+        return ImportPlan([], [f"The file is not readable as CSV ({error})."])
+
+
+def _plan_rows(text):
     reader = csv.DictReader(io.StringIO(text))
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = {"name", "domains"} - set(headers)
@@ -78,6 +89,10 @@ def import_plan(text):
 def _row_plan(line, record, existing, seen_names, seen_domains):
     name = (record.get("name") or "").strip()
     row = RowPlan(line, name)
+    row.errors.extend(_text_problems(name, (record.get("notes") or "").strip()))
+    if row.errors:
+        row.name, row.action = name[:NAME_MAX_LENGTH] + ("…" if len(name) > NAME_MAX_LENGTH else ""), "error"
+        return row
     if not name:
         row.errors.append("The name is empty.")
     elif name.lower() in seen_names:
@@ -115,6 +130,21 @@ def _row_plan(line, record, existing, seen_names, seen_domains):
     if row.errors:
         row.action = "error"
     return row
+
+
+def _text_problems(name, notes):
+    """What the database could not hold, found in the plan (so the preview shows it)."""
+    problems = []
+    if len(name) > NAME_MAX_LENGTH:
+        problems.append(f"The name is {len(name)} characters long; at most {NAME_MAX_LENGTH} fit.")
+    else:
+        try:
+            single_line_name_validate(name)
+        except ValidationError as error:
+            problems.extend(error.messages)
+    if len(notes) > NOTES_MAX_LENGTH:
+        problems.append(f"The notes are {len(notes)} characters long; at most {NOTES_MAX_LENGTH} fit.")
+    return problems
 
 
 def import_apply(*, actor, text, request=None):

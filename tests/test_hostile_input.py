@@ -19,7 +19,7 @@ REFUSED_IN_NAMES = {"nul", "nul-only", "over-long", "huge", "rtl-override", "zer
 ACCEPTABLE_USERNAMES = {"huge-number", "negative", "far-date", "ancient-date", "bad-date"}
 
 def state():
-    return (Customer.objects.count(), CustomerDomain.objects.count(), Contact.objects.count(), User.objects.count(),
+    return (list(User.objects.values_list("password", flat=True)),Customer.objects.count(), CustomerDomain.objects.count(), Contact.objects.count(), User.objects.count(),
             M365Connection.objects.count(), list(User.objects.values_list("username", "work_email", "role", "time_zone", "is_active")))
 
 
@@ -46,6 +46,10 @@ def forms_to_post(world):
         "customer-delete": (reverse("customers:delete", args=[customer.pk]), {"confirm_name": "nope"}),
         "m365": (reverse("integrations:m365_configure"), {"tenant_id": "", "client_id": "", "client_secret": "",
                                                           "mailboxes": "", "secret_expires_on": "", "action": "save"}),
+        "password-change": (reverse("account"), {"old_password": "x", "new_password1": "a-long-enough-password-9",
+                                                  "new_password2": "a-long-enough-password-9"}),
+        "password-set": (reverse("user_password", args=[member.pk]), {"new_password1": "a-long-enough-password-9",
+                                                                       "new_password2": "other"}),
         "pack-download": (reverse("compliance:download"), {"customer": str(customer.pk), "framework": "soc2", "date": "2025-06-01"}),
     }
 
@@ -57,7 +61,8 @@ FORM_FIELDS = [
     ("customer-edit", "name"), ("customer-edit", "domains"), ("customer-edit", "notes"), ("contact-add", "name"),
     ("contact-add", "email"), ("customer-delete", "confirm_name"), ("m365", "tenant_id"), ("m365", "client_id"),
     ("m365", "client_secret"), ("m365", "mailboxes"), ("m365", "secret_expires_on"), ("pack-download", "customer"),
-    ("pack-download", "framework"), ("pack-download", "date"),
+    ("pack-download", "framework"), ("pack-download", "date"), ("password-change", "old_password"),
+    ("password-change", "new_password1"), ("password-set", "new_password1"), ("password-set", "new_password2"),
 ]
 
 

@@ -1,6 +1,7 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError
@@ -76,3 +77,7 @@ class UserEditForm(forms.Form):
 
 class OwnTimeZoneForm(forms.Form):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, required=False, label="Show times in")
+
+
+class AdminPasswordSetForm(SetPasswordForm):
+    """An admin chooses a new password for another user (Django's validators apply)."""

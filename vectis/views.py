@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
@@ -15,7 +16,7 @@ from audit.log import audit_log, client_ip
 
 from . import login_throttle, services
 from .access import public, require_role
-from .forms import OwnTimeZoneForm, UserCreateForm, UserEditForm
+from .forms import AdminPasswordSetForm, OwnTimeZoneForm, UserCreateForm, UserEditForm
 from .models import Role, User
 
 
@@ -111,13 +112,22 @@ def home(request):
 @require_role()
 @require_http_methods(["GET", "POST"])
 def account(request):
-    """A user's own settings: only the display time zone (never role or email)."""
-    form = OwnTimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
-    if request.method == "POST" and form.is_valid():
+    """A user's own settings: the display time zone and their password (never role or email)."""
+    changing_password = request.method == "POST" and "old_password" in request.POST
+    form = OwnTimeZoneForm(None if changing_password else request.POST or None,
+                           initial={"time_zone": request.user.time_zone})
+    password_form = PasswordChangeForm(request.user, request.POST if changing_password else None)
+    if changing_password and password_form.is_valid():
+        services.user_password_change_own(user=request.user, password=password_form.cleaned_data["new_password1"],
+                                          request=request)
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Password changed. Your other sessions were signed out.")
+        return redirect("account")
+    if request.method == "POST" and not changing_password and form.is_valid():
         services.user_set_own_time_zone(user=request.user, time_zone=form.cleaned_data["time_zone"], request=request)
         messages.success(request, "Saved.")
         return redirect("account")
-    return render(request, "account.html", {"form": form})
+    return render(request, "account.html", {"form": form, "password_form": password_form})
 
 
 @require_role(Role.ADMIN)
@@ -139,10 +149,32 @@ def user_edit(request, user_id):
     if user.pk == request.user.pk:
         messages.error(request, "You cannot change your own role or email. Ask another admin.")
         return redirect("users")
-    initial = {"work_email": user.work_email, "role": user.role, "is_active": user.is_active, "time_zone": user.time_zone}
-    form = UserEditForm(request.POST or None, user=user, initial=initial)
+    form = _user_edit_form(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.user_update(actor=request.user, user=user, request=request, **form.cleaned_data)
         messages.success(request, f"Saved {user.username}.")
         return redirect("users")
-    return render(request, "users/edit.html", {"form": form, "subject": user})
+    return render(request, "users/edit.html", {"form": form, "password_form": AdminPasswordSetForm(user), "subject": user})
+
+
+def _user_edit_form(user, data=None):
+    initial = {"work_email": user.work_email, "role": user.role, "is_active": user.is_active, "time_zone": user.time_zone}
+    return UserEditForm(data, user=user, initial=initial)
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def user_password(request, user_id):
+    """An admin sets a new password for another user (who is then signed out everywhere)."""
+    user = get_object_or_404(User, pk=user_id)
+    if user.pk == request.user.pk:
+        messages.error(request, "Change your own password on your account page.")
+        return redirect("account")
+    password_form = AdminPasswordSetForm(user, request.POST)
+    if password_form.is_valid():
+        services.user_password_set(actor=request.user, user=user, password=password_form.cleaned_data["new_password1"],
+                                   request=request)
+        messages.success(request, f"New password set for {user.username}; their sessions were signed out.")
+        return redirect("user_edit", user_id=user.pk)
+    return render(request, "users/edit.html", {"form": _user_edit_form(user), "password_form": password_form,
+                                               "subject": user}, status=400)

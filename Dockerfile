@@ -19,7 +19,7 @@ COPY static ./static
 # collectstatic needs settings that parse; these throwaway values exist only in this build step.
 RUN DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
     VECTIS_ENCRYPTION_KEYS=ZGV2LW9ubHkta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE= \
-    DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
+    DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 REDIS_URL=redis://collectstatic-only:6379/0 \
     python manage.py collectstatic --noinput
 
 USER vectis

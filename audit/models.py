@@ -1,17 +1,21 @@
 """The append-only audit log.
 
-Rows are only ever inserted (through audit.log.audit_log). On PostgreSQL a
-trigger rejects UPDATE and DELETE, so not even a bug or a shell session can
-rewrite history. References to users and customers are plain ids without a
+Rows are only ever inserted (through audit.log.audit_log). On PostgreSQL
+triggers reject UPDATE, DELETE and TRUNCATE, and the app's database role may
+only INSERT and SELECT here (audit.db_roles); each row also carries a hash
+chain (audit.chain) so a change made around all that, by the table's owner,
+is still found by `manage.py verify_audit`. References to users and customers are plain ids without a
 database constraint: deleting a customer must not touch its audit rows.
 """
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class AuditEvent(models.Model):
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the row is built (not at INSERT) because it is part of the hashed content.
+    at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -27,6 +31,8 @@ class AuditEvent(models.Model):
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -11,6 +11,8 @@ from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
 from vectis.models import Role, User
 
+from .chain import chain_verify
+from .log import audit_log
 from .models import AuditEvent
 
 CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", "customer_id", "ip_address", "details"]
@@ -19,7 +21,7 @@ CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", 
 class AuditFilterForm(forms.Form):
     user = forms.ModelChoiceField(queryset=User.objects.all(), required=False, empty_label="Anyone")
     action = forms.ChoiceField(required=False)
-    customer = forms.IntegerField(required=False, widget=forms.Select)
+    customer = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, widget=forms.Select)
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -30,6 +32,20 @@ class AuditFilterForm(forms.Form):
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
         self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in sorted(actions)]
         self.fields["customer"].widget.choices = [("", "Any customer")] + list(Customer.objects.values_list("id", "name"))
+
+    # Dates outside these years are clamped: the log holds nothing there, and
+    # the day after 9999-12-31 (or a zone offset at the edges) does not exist.
+    EARLIEST, LATEST = datetime.date(2000, 1, 1), datetime.date(2999, 12, 31)
+
+    def _clamped(self, name):
+        value = self.cleaned_data.get(name)
+        return min(max(value, self.EARLIEST), self.LATEST) if value else value
+
+    def clean_date_from(self):
+        return self._clamped("date_from")
+
+    def clean_date_to(self):
+        return self._clamped("date_to")
 
     def clean(self):
         cleaned = super().clean()
@@ -65,7 +81,8 @@ def audit_list(request):
     _label_page(page)
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/list.html", {"form": form, "page": page, "qs": query.urlencode()})
+    return render(request, "audit/list.html", {"form": form, "page": page, "qs": query.urlencode(),
+                                               "chain": chain_verify(AuditEvent)})
 
 
 def _label_page(page):
@@ -82,6 +99,13 @@ def _label_page(page):
 def audit_export(request):
     form = AuditFilterForm(request.GET or None)
     events = audit_events_filtered(form) if request.GET else AuditEvent.objects.select_related("actor")
+    # The export holds exactly the rows that existed when it was asked for,
+    # and says so in its own audit row (written before any byte is sent).
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    events = events.filter(id__lte=newest)
+    audit_log(actor=request.user, action="audit.export_csv", request=request,
+              details={"rows": events.count(),
+                       "filters": {k[:40]: v[:200] for k, v in list(request.GET.items())[:10] if k != "page"}})
     line = csv_line_writer()
 
     def rows():

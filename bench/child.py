@@ -15,7 +15,7 @@ def main():
     import django
 
     django.setup()
-    from bench import floor, hub, posture, sync
+    from bench import csv_import, floor, hub, posture, sync
 
     tasks = {
         "sync_initial": sync.sync_initial,
@@ -28,6 +28,7 @@ def main():
         "hub_describe": hub.describe,
         "posture": posture.posture,
         "pack": posture.pack,
+        "csv_import": csv_import.measure,
     }
     result = tasks[task](params)
     with open(out_path, "w") as handle:

@@ -69,6 +69,8 @@ def _selected_snapshot(post):
         taken_on = date.fromisoformat(post.get("date", ""))
     except ValueError:
         return None
+    if not 0 < customer_id < 2**63:
+        return None
     return PostureSnapshot.objects.select_related("customer").filter(customer_id=customer_id, taken_on=taken_on).first()
 
 
@@ -83,7 +85,8 @@ def pack_download(request):
         return redirect("compliance:index")
     back = reverse("compliance:index") + f"?customer={snapshot.customer_id}&framework={framework.key}&date={snapshot.taken_on}"
     try:
-        pack = build_pack(pack_source(snapshot, framework))
+        source = pack_source(snapshot, framework)
+        pack = build_pack(source)
     except SnapshotUnreadable as error:
         messages.error(request, f"This snapshot cannot be turned into a pack: {error}")
         return redirect(back)
@@ -94,6 +97,7 @@ def pack_download(request):
             "framework": framework.key, "snapshot_date": snapshot.taken_on.isoformat(), "snapshot_id": snapshot.pk,
             "met_threshold_percent": framework.threshold, "filename": pack.filename,
             "manifest_sha256": pack.manifest_sha256, "zip_sha256": pack.zip_sha256,
+            "rows": {"controls": len(source.evaluation.rows), "accounts": len(source.evaluation.population.accounts)},
         },
     )
     response = HttpResponse(pack.data, content_type="application/zip")

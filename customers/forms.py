@@ -3,10 +3,13 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
+from vectis.text import single_line_name_validate
+
 from .models import Customer
 from .services import domain_validate_for_customer
 
 _SPLIT = re.compile(r"[\s,;]+")
+NOTES_MAX_LENGTH = 10_000
 
 
 def split_domains(text):
@@ -14,14 +17,14 @@ def split_domains(text):
 
 
 class CustomerForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, validators=[single_line_name_validate])
     domains = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "fabrikam.com, fabrikam.co.uk"}),
         help_text="The customer's email domains, separated by commas or new lines. "
         "Subdomains match automatically (eu.fabrikam.com matches fabrikam.com).",
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    notes = forms.CharField(required=False, max_length=NOTES_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, customer=None, **kwargs):
         self.customer = customer
@@ -54,7 +57,7 @@ class CustomerForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, validators=[single_line_name_validate])
     email = forms.EmailField()
 
     def __init__(self, *args, customer, **kwargs):

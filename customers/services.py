@@ -9,34 +9,64 @@ from .domains import DomainError, address_normalise, domain_candidates, domain_d
 from .models import Contact, Customer, CustomerDomain, OwnDomain
 
 
-def domain_validate_for_customer(raw, *, customer=None):
-    """Normalise `raw` and check it may belong to `customer`; raise ValidationError."""
+class KnownDomains:
+    """The MSP's own domains and every customer domain, read once: lets a whole
+    import plan be validated with dictionary lookups instead of queries per domain."""
+
+    def __init__(self):
+        self.own = set(OwnDomain.objects.values_list("domain", flat=True))
+        self.owner = {}  # domain -> (customer id, customer name)
+        self.under = {}  # parent domain -> first customer domain below it
+        for domain, customer_id, name in CustomerDomain.objects.values_list("domain", "customer_id", "customer__name"):
+            self.owner[domain] = (customer_id, name)
+            for parent in domain_candidates(domain)[1:]:
+                self.under.setdefault(parent, []).append(domain)
+
+    def clash(self, domain, customer):
+        """(clashing domain, its customer's name) for `domain` at or above/below another customer's, or None."""
+        mine = customer.pk if customer is not None else None
+        for candidate in domain_candidates(domain):
+            found = self.owner.get(candidate)
+            if found and found[0] != mine:
+                return candidate, found[1]
+        for below in self.under.get(domain, ()):
+            if self.owner[below][0] != mine:
+                return below, self.owner[below][1]
+        return None
+
+
+class _DatabaseDomains:
+    """The same questions as KnownDomains, asked of the database (one domain at a time)."""
+
+    @property
+    def own(self):
+        return set(OwnDomain.objects.values_list("domain", flat=True))
+
+    def clash(self, domain, customer):
+        rows = CustomerDomain.objects.select_related("customer").exclude(customer=customer)
+        found = rows.filter(domain__in=domain_candidates(domain)).first() or rows.filter(domain__endswith="." + domain).first()
+        return (found.domain, found.customer.name) if found else None
+
+
+def domain_validate_for_customer(raw, *, customer=None, known=None):
+    """Normalise `raw` and check it may belong to `customer`; raise ValidationError.
+
+    `known` (a KnownDomains) answers from memory; without it the database is asked."""
     try:
         domain = domain_normalise(raw)
     except DomainError as error:
         raise ValidationError(str(error)) from None
-    own = set(OwnDomain.objects.values_list("domain", flat=True))
-    if any(candidate in own for candidate in domain_candidates(domain)):
+    known = known or _DatabaseDomains()
+    if any(candidate in known.own for candidate in domain_candidates(domain)):
         raise ValidationError(f"{domain_display(domain)} is your own (MSP) domain, not a customer's.")
-    clash = (
-        CustomerDomain.objects.select_related("customer")
-        .filter(domain__in=domain_candidates(domain))
-        .exclude(customer=customer)
-        .first()
-    )
-    if clash is None:
-        clash = (
-            CustomerDomain.objects.select_related("customer")
-            .filter(domain__endswith="." + domain)
-            .exclude(customer=customer)
-            .first()
-        )
+    clash = known.clash(domain, customer)
     if clash is not None:
-        if clash.domain == domain:
-            raise ValidationError(f"{domain_display(domain)} already belongs to {clash.customer.name}.")
+        clash_domain, clash_name = clash
+        if clash_domain == domain:
+            raise ValidationError(f"{domain_display(domain)} already belongs to {clash_name}.")
         raise ValidationError(
-            f"{domain_display(domain)} overlaps {domain_display(clash.domain)}, which belongs to "
-            f"{clash.customer.name}: one address must match exactly one customer."
+            f"{domain_display(domain)} overlaps {domain_display(clash_domain)}, which belongs to "
+            f"{clash_name}: one address must match exactly one customer."
         )
     return domain
 

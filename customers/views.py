@@ -21,11 +21,13 @@ from .sanitize import body_sanitise
 
 PAGE_SIZE = 25
 IMPORT_SESSION_KEY = "customer_import_csv"
+SEARCH_MAX_LENGTH = 200
 
 
 @require_role()
 def customer_list(request):
-    query = request.GET.get("q", "").strip()
+    # A search term is at most a name's length, and no stored text holds NUL.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
     customers = Customer.objects.order_by(Lower("name"), "pk")
     if query:
         customers = customers.filter(Q(name__icontains=query) | Q(domains__domain__icontains=query.lower())).distinct()
@@ -135,9 +137,10 @@ def customer_import(request):
             messages.error(request, "The preview expired; upload the file again.")
             return redirect("customers:import")
         plan = csv_import.import_apply(actor=request.user, text=text, request=request)
+        # Applied or refused, this plan is finished: a retry starts from a new upload.
+        del request.session[IMPORT_SESSION_KEY]
         if plan.has_errors:
             return render(request, "customers/import.html", {"form": CsvImportForm(), "plan": plan})
-        del request.session[IMPORT_SESSION_KEY]
         messages.success(request, f"Imported: {plan.count('create')} created, {plan.count('update')} updated, "
                                   f"{plan.count('unchanged')} unchanged.")
         return redirect("customers:list")

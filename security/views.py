@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from audit.log import audit_log
 from customers.models import Customer
 from vectis.access import require_role
 from vectis.csvsafe import csv_line_writer
@@ -103,6 +104,8 @@ def security_rollup_csv(request):
                          last_run=_latest_posture_run())
     signals = data["signals"]
     rollup.rollup_details(data["rows"], signals, all_rows=True)
+    audit_log(actor=request.user, action="security.export_csv", request=request,
+              details={"rows": len(data["rows"]), "sort": data["sort"], "order": data["order"]})
     write = csv_line_writer()
 
     def lines():

@@ -65,6 +65,100 @@ def celery_in_process(request, monkeypatch):
     monkeypatch.setitem(app.conf, "task_eager_propagates", True)
 
 
+# ---------------------------------------------------------------- the app's restricted database role
+
+
+class _FlushPastAuditTriggers:
+    """Django's flush after a transactional test TRUNCATEs every table, which
+    the audit log's trigger refuses. Only then, as the owner (a superuser in
+    tests), the flush runs with session_replication_role=replica, which skips
+    triggers; a test's own TRUNCATE still meets the trigger."""
+
+    armed = False
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.armed and sql.lstrip().upper().startswith("TRUNCATE"):
+            self.armed = False
+            execute("SET LOCAL session_replication_role = replica", None, False, context)
+        return execute(sql, params, many, context)
+
+
+_flush_past_audit_triggers = _FlushPastAuditTriggers()
+
+
+def app_role_name():
+    from django.db import connection
+
+    return f"{connection.settings_dict['NAME']}_app"[:63]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """On PostgreSQL, create the app's restricted role in the test database the
+    same way production does (audit.db_roles, run by the owner after migrate)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        from audit.db_roles import app_role_grant
+
+        with django_db_blocker.unblock():
+            app_role_grant(app_role_name())
+        connection.execute_wrappers.append(_flush_past_audit_triggers)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def app_database_role(request):
+    """Every PostgreSQL test that uses the database runs as the app's role (SET ROLE
+    on the test's connection), as production does; `owner_database_role` switches back."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    from django.db import connection
+
+    request.getfixturevalue("_django_db_helper")
+    if connection.vendor != "postgresql":
+        yield
+        return
+    _flush_past_audit_triggers.armed = False
+    transactional = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {connection.ops.quote_name(app_role_name())}")
+    yield
+    if connection.connection is not None and not connection.needs_rollback:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET ROLE")
+        except Exception:  # noqa: BLE001 - a broken connection is reopened as the owner anyway
+            pass
+    _flush_past_audit_triggers.armed = transactional
+
+
+@pytest.fixture
+def owner_database_role(app_database_role):
+    """For a test that must act as the table owner (the migrate role)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {connection.ops.quote_name(app_role_name())}")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache_namespace(settings):
+    """Each test sees an empty cache (sign-in counters included) without
+    flushing a shared Redis: its keys get a prefix of their own."""
+    import uuid
+
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
+
+
 @pytest.fixture(autouse=True)
 def fresh_token_apps():
     """MSAL applications (and their cached tokens) live for the process; each test starts without any."""

@@ -36,3 +36,15 @@ def test_quick_hub_benchmark_runs(tmp_path):
     pages = json.loads(out.read_text())["results"]["hub"]["pages"]
     assert len(pages) >= 10
     assert all(page["status"] == 200 and page["queries"] > 0 for page in pages)
+
+
+@pytest.mark.skipif(not _postgres_reachable(), reason="the benchmarks need PostgreSQL at 127.0.0.1:5432")
+def test_csv_import_benchmark_runs():
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.csv_import", "--rows", "200", "--existing", "50", "--tag", f"t{os.getpid()}"],
+        cwd=ROOT, check=True, timeout=600, capture_output=True, text=True,
+    )
+    figures = json.loads(result.stdout)
+    assert figures["customers"] == 250 and figures["domains"] == 2 * 250 + 200
+    for label in ("new", "unchanged", "update"):
+        assert figures[label]["preview_queries"] > 0 and figures[label]["confirm_s"] > 0

@@ -13,6 +13,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from compliance.verify import verify_pack
 from customers.models import Customer
+from security.models import PostureSnapshot
 
 from .factories import all_covered, make_snapshot, make_user, one_privileged_missing, user
 
@@ -122,6 +123,8 @@ def test_viewer_downloads_a_verifiable_pack_and_the_audit_log_shows_it(viewer_cl
     assert event.customer_id == northwind.pk
     assert event.target_type == "security.posturesnapshot"
     assert event.details["framework"] == "soc2"
+    snapshot_users = PostureSnapshot.objects.get(customer=northwind, taken_on=date(2025, 6, 1)).users
+    assert event.details["rows"]["accounts"] == len(snapshot_users) and event.details["rows"]["controls"] > 0
     assert event.details["snapshot_date"] == "2025-06-01"
     assert event.details["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
     assert event.details["zip_sha256"] == hashlib.sha256(data).hexdigest()

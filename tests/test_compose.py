@@ -46,7 +46,8 @@ def test_beat_schedule_names_real_tasks():
 
 
 def test_migrate_runs_first_and_others_wait():
-    assert SERVICES["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    command = " ".join(SERVICES["migrate"]["command"])
+    assert "python manage.py migrate --noinput && python manage.py grant_app_role vectis_app" in command
     assert (ROOT / "manage.py").is_file()
     for name in ("web", "worker", "beat"):
         depends = SERVICES[name]["depends_on"]
@@ -75,3 +76,20 @@ def test_dockerfile_copies_every_package_and_runs_gunicorn():
     for folder in ("templates", "static"):
         assert f"COPY {folder} ./{folder}" in dockerfile
     assert '"vectis.wsgi:application"' in dockerfile
+
+
+def test_the_app_connects_as_its_restricted_role_and_migrations_as_the_owner():
+    from urllib.parse import urlparse
+
+    def user(service):
+        url = re.sub(r"\$\{[^}]*\}", "secret", SERVICES[service]["environment"]["DATABASE_URL"])
+        return urlparse(url).username
+
+    owner = user("migrate")
+    assert owner == SERVICES["postgres"]["environment"]["POSTGRES_USER"]
+    for name in ("web", "worker", "beat"):
+        assert user(name) == "vectis_app" != owner
+    assert "grant_app_role vectis_app" in " ".join(SERVICES["migrate"]["command"])
+    from django.core.management import get_commands
+
+    assert "grant_app_role" in get_commands() and "verify_audit" in get_commands()

@@ -34,7 +34,9 @@ def test_good_file_previews_then_imports(admin_client, admin_user):
         "northwind.example", "northwind.co.uk", "fabrikam.example"}
     assert Customer.objects.get(name="Northwind Traders").notes == "Gold plan"
     assert AuditEvent.objects.filter(action="customer.import").count() == 1
-    assert AuditEvent.objects.filter(action="domain.add").count() == 3
+    created = AuditEvent.objects.filter(action="customer.create")
+    assert sorted(e.details["domains_added"] for e in created) == [["fabrikam.example"], ["northwind.example", "northwind.co.uk"]]
+    assert all(e.customer_id for e in created)
 
 
 def test_bad_rows_import_nothing_and_say_why(admin_client):
@@ -83,3 +85,42 @@ def test_missing_header_and_encoding(admin_client):
 def test_members_cannot_import(member_client):
     assert upload(member_client, GOOD).status_code == 403
     assert Customer.objects.count() == 0
+
+
+def test_over_long_names_and_nul_are_shown_in_the_preview_not_a_500(admin_client):
+    text = "name,domains,notes\n" + "N" * 201 + ",long.example,\nFine,fine.example,a\u202eb\nRtl\u202eName,rtl.example,\n"
+    response = upload(admin_client, text)
+    body = response.content.decode()
+    assert response.status_code == 200 and "Nothing was imported" in body
+    assert "The name is 201 characters long; at most 200 fit." in body
+    assert "U+202E" in body
+    assert admin_client.post(reverse("customers:import"), {"confirm": "1"}).status_code == 302  # "upload again"
+    assert Customer.objects.count() == 0
+    response = admin_client.post(reverse("customers:import"), {"file": SimpleUploadedFile("x.csv", b"name,domains\nA\x00B,a.example\n")})
+    assert "NUL characters" in response.content.decode()
+    assert Customer.objects.count() == 0
+
+
+def test_a_plan_that_fails_at_confirm_is_discarded(admin_client, admin_user):
+    upload(admin_client, GOOD)
+    # Between preview and confirm, someone else takes a domain: the confirm fails cleanly...
+    from customers.services import customer_create
+
+    customer_create(actor=admin_user, name="Squatter", domains=["fabrikam.example"])
+    response = admin_client.post(reverse("customers:import"), {"confirm": "1"})
+    assert response.status_code == 200 and "Nothing was imported" in response.content.decode()
+    # ...and the plan is gone: a retry asks for a new upload instead of failing again.
+    response = admin_client.post(reverse("customers:import"), {"confirm": "1"})
+    assert response.status_code == 302 and response["Location"] == reverse("customers:import")
+    assert Customer.objects.count() == 1
+
+
+def test_an_import_updates_notes_and_adds_domains_in_bulk(db, admin_user):
+    import_apply(actor=admin_user, text=GOOD)
+    text = "name,domains,notes\nNorthwind Traders,northwind.example;nw2.example,Platinum\nfabrikam,fabrikam.example,It's \"new\"\n"
+    plan = import_apply(actor=admin_user, text=text)
+    assert [row.action for row in plan.rows] == ["update", "update"]
+    assert dict(Customer.objects.values_list("name", "notes")) == {"Northwind Traders": "Platinum", "Fabrikam": "It's \"new\""}
+    assert CustomerDomain.objects.get(domain="nw2.example").customer.name == "Northwind Traders"
+    update = AuditEvent.objects.get(action="customer.update", details__name="Northwind Traders")
+    assert update.details["domains_added"] == ["nw2.example"] and update.details["notes"] == "changed"

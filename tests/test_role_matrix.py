@@ -39,6 +39,7 @@ MATRIX = {
     "account": ANY,
     "users": ADMIN,
     "user_edit": ADMIN,
+    "user_password": ADMIN,
     "audit:list": ADMIN,
     "audit:export": ADMIN,
     "customers:list": ANY,

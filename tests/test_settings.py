@@ -18,6 +18,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "vectis.msp.example",
     "VECTIS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "DATABASE_URL": "sqlite:////tmp/vectis-deploy-check.sqlite3",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -35,6 +36,8 @@ def run(args, **env):
     ("VECTIS_MAIL_SYNC_MINUTES", "ten", "VECTIS_MAIL_SYNC_MINUTES='ten' is not a whole number"),
     ("VECTIS_GRAPH_CA_BUNDLE", "/nonexistent.pem", "VECTIS_GRAPH_CA_BUNDLE"),
     ("LOG_LEVEL", "loud", "LOG_LEVEL='loud' is not a log level"),
+    ("VECTIS_ENCRYPTION_KEYS", "not-a-fernet-key", "VECTIS_ENCRYPTION_KEYS: key 1 of 1 is not a Fernet key"),
+    ("VECTIS_ENCRYPTION_KEYS", Fernet.generate_key().decode() + ",c2hvcnQ=", "VECTIS_ENCRYPTION_KEYS: key 2 of 2"),
 ])
 def test_bad_values_stop_start_up_naming_the_variable(variable, value, message):
     result = run(["check"], **{**PRODUCTION, variable: value})
@@ -49,6 +52,22 @@ def test_production_needs_secret_key_and_encryption_keys():
     env = dict(PRODUCTION)
     del env["VECTIS_ENCRYPTION_KEYS"]
     assert "VECTIS_ENCRYPTION_KEYS" in run(["check"], **env).stderr
+
+
+def test_production_needs_its_broker():
+    env = dict(PRODUCTION)
+    del env["REDIS_URL"]
+    result = run(["check"], **env)
+    assert result.returncode != 0
+    assert "REDIS_URL must be set when DEBUG is off" in result.stderr
+    # The embedded default stays for development.
+    assert run(["check"], **{**env, "DEBUG": "true"}).returncode == 0
+
+
+def test_a_bad_encryption_key_never_appears_in_the_message():
+    result = run(["check"], **{**PRODUCTION, "VECTIS_ENCRYPTION_KEYS": "s3cret-looking-but-broken"})
+    assert result.returncode != 0 and "VECTIS_ENCRYPTION_KEYS" in result.stderr
+    assert "s3cret-looking-but-broken" not in result.stderr
 
 
 def test_check_deploy_reports_nothing():

@@ -1,20 +1,28 @@
-"""CSV cells that a spreadsheet will not run as formulas.
+"""CSV cells that a spreadsheet will not run as formulas: the one function
+every CSV we write passes each cell through.
 
-Exports carry text that came from outside (names, subjects): a cell starting
-with = + - @ would be evaluated by Excel, so it is prefixed with a quote.
+Exports carry text that came from outside (names, subjects). Excel, LibreOffice
+and Google Sheets treat a cell as a formula when it starts with = + - @ (and,
+after their own input normalisation, the full-width ＝ ＋ － ＠), also when
+blanks, a tab, CR, LF or NUL come first. Such a cell is prefixed with a quote.
+NUL never reaches the file (spreadsheets cut the cell there).
 """
 
 import csv
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_SIGNS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_LEADING_JUNK = " \t\r\n\x00\x0b\x0c\u00a0\u3000"
 
 
 def cell(value):
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    if not isinstance(value, str):
+        return value
+    text = value.replace("\x00", "\ufffd")
+    if value and (value[0] in _LEADING_JUNK or value.lstrip(_LEADING_JUNK)[:1] in _FORMULA_SIGNS):
+        return "'" + text
+    return text
 
 
 class Echo:

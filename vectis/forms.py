@@ -1,16 +1,34 @@
 import zoneinfo
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.exceptions import ValidationError
 
 from .models import Role, User
+
+USERNAME_HELP = "ASCII letters, digits and @ . + - _ only (no spaces)."
+
+
+def username_validate_new(raw):
+    """Normalise (NFKC, as sign-in does), check with Django's username validators,
+    then check it is free in any case: "ａdmin" is "admin" and is taken."""
+    username = User.normalize_username((raw or "").strip())
+    try:
+        ASCIIUsernameValidator()(username)
+    except ValidationError:
+        raise ValidationError(f"Choose another username: {USERNAME_HELP}") from None
+    User._meta.get_field("username").run_validators(username)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError(f"The username {username} is taken.")
+    return username
 
 TIME_ZONE_CHOICES = [("", "Site default")] + [(z, z) for z in sorted(zoneinfo.available_timezones()) if "/" in z]
 
 
 class UserCreateForm(forms.Form):
-    username = forms.CharField(max_length=150, help_text="Used to sign in.")
+    username = forms.CharField(max_length=150, help_text=f"Used to sign in. {USERNAME_HELP}")
     work_email = forms.EmailField(
         label="Work email",
         help_text="Members and viewers see only communications this address took part in.",
@@ -20,10 +38,7 @@ class UserCreateForm(forms.Form):
     password = forms.CharField(widget=forms.PasswordInput, help_text="At least 10 characters.")
 
     def clean_username(self):
-        username = self.cleaned_data["username"].strip()
-        if User.objects.filter(username__iexact=username).exists():
-            raise ValidationError(f"The username {username} is taken.")
-        return username
+        return username_validate_new(self.cleaned_data["username"])
 
     def clean_work_email(self):
         email = self.cleaned_data["work_email"].strip().lower()
@@ -62,3 +77,7 @@ class UserEditForm(forms.Form):
 
 class OwnTimeZoneForm(forms.Form):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, required=False, label="Show times in")
+
+
+class AdminPasswordSetForm(SetPasswordForm):
+    """An admin chooses a new password for another user (Django's validators apply)."""

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from celery.schedules import crontab
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -176,6 +177,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://")):
     raise ImproperlyConfigured(f"REDIS_URL must start with redis:// or rediss://, got {REDIS_URL!r}")
+if not REDIS_URL and not DEBUG:
+    # Without a broker, tasks would run inside web requests and the sign-in
+    # counters would live in each web process: the embedded mode is for DEBUG only.
+    raise ImproperlyConfigured("REDIS_URL must be set when DEBUG is off (the Celery broker and shared cache)")
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -246,6 +251,21 @@ if not VECTIS_ENCRYPTION_KEYS:
         )
     # Dev-only key so the demo works out of the box; never used in production.
     VECTIS_ENCRYPTION_KEYS = ["ZGV2LW9ubHkta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="]
+
+
+def fernet_keys_check(name, keys):
+    """Every key must be a Fernet key; the message names the variable and the position, never the key."""
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"{name}: key {position} of {len(keys)} is not a Fernet key "
+                "(32 url-safe base64-encoded bytes, as Fernet.generate_key() prints)"
+            ) from None
+
+
+fernet_keys_check("VECTIS_ENCRYPTION_KEYS", VECTIS_ENCRYPTION_KEYS)
 VECTIS_GRAPH_BASE_URL = env_str("VECTIS_GRAPH_BASE_URL", "https://graph.microsoft.com/v1.0").rstrip("/")
 VECTIS_LOGIN_BASE_URL = env_str("VECTIS_LOGIN_BASE_URL", "https://login.microsoftonline.com").rstrip("/")
 # A CA bundle for a self-signed Graph stand-in (the simulator); empty means

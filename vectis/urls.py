@@ -10,6 +10,7 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("admin/users/", views.user_list, name="users"),
     path("admin/users/<int:user_id>/", views.user_edit, name="user_edit"),
+    path("admin/users/<int:user_id>/password/", views.user_password, name="user_password"),
     path("admin/audit/", include("audit.urls")),
     path("customers/", include("customers.urls")),
     path("security/", include("security.urls")),

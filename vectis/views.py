@@ -1,7 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
@@ -11,12 +12,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.log import audit_log
+from audit.log import audit_log, client_ip
 
-from . import services
+from . import login_throttle, services
 from .access import public, require_role
-from .forms import OwnTimeZoneForm, UserCreateForm, UserEditForm
-from .login_throttle import login_failure_record, login_failures_clear, login_locked
+from .forms import AdminPasswordSetForm, OwnTimeZoneForm, UserCreateForm, UserEditForm
 from .models import Role, User
 
 
@@ -29,23 +29,62 @@ def login_view(request):
     if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         next_url = ""
     form = AuthenticationForm(request, data=request.POST or None)
-    locked = False
+    refused = False
     if request.method == "POST":
-        username = request.POST.get("username", "")[:150]
-        if login_locked(username=username):
-            locked = True
-            audit_log(actor=None, action="auth.login_locked", request=request, details={"username": username})
-        elif form.is_valid():
-            user = form.get_user()
-            auth_login(request, user)
-            login_failures_clear(username=username)
-            audit_log(actor=user, action="auth.login", target=user, request=request)
+        user, refused = login_attempt(request, form)
+        if user is not None:
             return redirect(next_url or "customers:list")
-        else:
-            login_failure_record(username=username)
-            audit_log(actor=None, action="auth.login_failed", request=request, details={"username": username})
-    return render(request, "registration/login.html", {"form": form, "next": next_url, "locked": locked},
-                  status=429 if locked else 200)
+    # A locked or refused sign-in reads exactly like a wrong password.
+    return render(request, "registration/login.html", {"form": form, "next": next_url, "refused": refused})
+
+
+def login_attempt(request, form):
+    """Check the throttles, then the password; count and audit failures.
+
+    Returns (signed-in user or None, refused): refused means the password was
+    never checked (throttled or impossible name), so the form has no errors."""
+    raw = request.POST.get("username", "")
+    address = client_ip(request)
+    if not login_throttle.username_acceptable(raw):
+        # No account can have this name (NUL, control characters, over-long):
+        # refused before auditing, but it still counts against the address.
+        login_throttle.address_failure_record(address=address)
+        return None, True
+    if login_throttle.address_locked(address=address):
+        return None, True
+    username = login_throttle.username_canonical(raw)
+    account = User.objects.filter(username__iexact=username).only("pk").first()
+    account_id = account.pk if account else None
+    if login_throttle.login_locked(username=username, user_id=account_id):
+        login_throttle.login_failure_record(username=username, user_id=account_id, address=address)
+        return None, True
+    if form.is_valid():
+        user = form.get_user()
+        failures = login_throttle.login_failure_count(username=username, user_id=user.pk)
+        auth_login(request, user)
+        login_throttle.login_failures_clear(username=username, user_id=user.pk)
+        audit_log(actor=user, action="auth.login", target=user, request=request,
+                  details={"failures_before": failures} if failures else None)
+        return user, False
+    login_failure_audit(request, username=username, typed=raw, account=account, address=address)
+    return None, False
+
+
+def login_failure_audit(request, *, username, typed, account, address):
+    """One audit row for the first failure of a window, one when the name is locked,
+    one when the address is: repeated guessing cannot flood the log."""
+    count = login_throttle.login_failure_record(username=username, user_id=account.pk if account else None, address=address)
+    details = {"username": username, "count": count, "window_minutes": login_throttle.WINDOW_SECONDS // 60}
+    if typed.strip() != username:
+        details["typed"] = typed.strip()
+    if count == 1:
+        audit_log(actor=None, action="auth.login_failed", target=account, request=request, details=details)
+    elif count == login_throttle.MAX_FAILURES:
+        audit_log(actor=None, action="auth.login_locked", target=account, request=request, details=details)
+    if login_throttle.address_locked(address=address) and not login_throttle.address_lock_reported(address=address):
+        audit_log(actor=None, action="auth.address_throttled", request=request,
+                  details={"failures": login_throttle.ADDRESS_MAX_FAILURES,
+                           "window_minutes": login_throttle.WINDOW_SECONDS // 60})
 
 
 @public
@@ -73,13 +112,22 @@ def home(request):
 @require_role()
 @require_http_methods(["GET", "POST"])
 def account(request):
-    """A user's own settings: only the display time zone (never role or email)."""
-    form = OwnTimeZoneForm(request.POST or None, initial={"time_zone": request.user.time_zone})
-    if request.method == "POST" and form.is_valid():
+    """A user's own settings: the display time zone and their password (never role or email)."""
+    changing_password = request.method == "POST" and "old_password" in request.POST
+    form = OwnTimeZoneForm(None if changing_password else request.POST or None,
+                           initial={"time_zone": request.user.time_zone})
+    password_form = PasswordChangeForm(request.user, request.POST if changing_password else None)
+    if changing_password and password_form.is_valid():
+        services.user_password_change_own(user=request.user, password=password_form.cleaned_data["new_password1"],
+                                          request=request)
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Password changed. Your other sessions were signed out.")
+        return redirect("account")
+    if request.method == "POST" and not changing_password and form.is_valid():
         services.user_set_own_time_zone(user=request.user, time_zone=form.cleaned_data["time_zone"], request=request)
         messages.success(request, "Saved.")
         return redirect("account")
-    return render(request, "account.html", {"form": form})
+    return render(request, "account.html", {"form": form, "password_form": password_form})
 
 
 @require_role(Role.ADMIN)
@@ -101,10 +149,32 @@ def user_edit(request, user_id):
     if user.pk == request.user.pk:
         messages.error(request, "You cannot change your own role or email. Ask another admin.")
         return redirect("users")
-    initial = {"work_email": user.work_email, "role": user.role, "is_active": user.is_active, "time_zone": user.time_zone}
-    form = UserEditForm(request.POST or None, user=user, initial=initial)
+    form = _user_edit_form(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.user_update(actor=request.user, user=user, request=request, **form.cleaned_data)
         messages.success(request, f"Saved {user.username}.")
         return redirect("users")
-    return render(request, "users/edit.html", {"form": form, "subject": user})
+    return render(request, "users/edit.html", {"form": form, "password_form": AdminPasswordSetForm(user), "subject": user})
+
+
+def _user_edit_form(user, data=None):
+    initial = {"work_email": user.work_email, "role": user.role, "is_active": user.is_active, "time_zone": user.time_zone}
+    return UserEditForm(data, user=user, initial=initial)
+
+
+@require_role(Role.ADMIN)
+@require_POST
+def user_password(request, user_id):
+    """An admin sets a new password for another user (who is then signed out everywhere)."""
+    user = get_object_or_404(User, pk=user_id)
+    if user.pk == request.user.pk:
+        messages.error(request, "Change your own password on your account page.")
+        return redirect("account")
+    password_form = AdminPasswordSetForm(user, request.POST)
+    if password_form.is_valid():
+        services.user_password_set(actor=request.user, user=user, password=password_form.cleaned_data["new_password1"],
+                                   request=request)
+        messages.success(request, f"New password set for {user.username}; their sessions were signed out.")
+        return redirect("user_edit", user_id=user.pk)
+    return render(request, "users/edit.html", {"form": _user_edit_form(user), "password_form": password_form,
+                                               "subject": user}, status=400)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
+from vectis.forms import username_validate_new
 from vectis.models import Role, User
 from vectis.services import user_create
 
@@ -46,8 +47,10 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(f"{email} is not a valid email address.") from None
-        if User.objects.filter(username__iexact=username).exists():
-            raise CommandError(f"The username {username} is taken.")
+        try:
+            username = username_validate_new(username)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
         if User.objects.filter(work_email=email).exists():
             raise CommandError(f"{email} already belongs to a user.")
         try:

@@ -43,13 +43,10 @@ def test_the_audit_export_neutralises_full_width_and_tab_formulas(admin_client):
 
 
 def test_the_security_export_neutralises_full_width_formulas(member_client, db):
-    from security.models import PostureSnapshot
-
-    from .test_posture_pages import TODAY, metrics, snapshot
+    from .factories import make_snapshot, population
 
     customer = Customer.objects.create(name=HOSTILE_NAME)
-    PostureSnapshot.objects.create(**{k: v for k, v in snapshot(customer, TODAY, metrics(90.0, 100.0)).__dict__.items()
-                                      if not k.startswith("_") and k != "id"})
+    make_snapshot(customer, population(members=10, mfa=9, privileged=1, privileged_mfa=1))
     response = member_client.get("/security/export.csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert rows[0]["customer"] == "'" + HOSTILE_NAME

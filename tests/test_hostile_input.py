@@ -10,7 +10,7 @@ from customers.models import Contact, Customer, CustomerDomain
 from integrations.models import M365Connection
 from vectis.models import Role, User
 
-from .conftest import make_user
+from .factories import make_user
 from .hostile_inputs import HOSTILE_FILES, HOSTILE_TEXT
 
 # Text no name (username, customer, contact) may hold.

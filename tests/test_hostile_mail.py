@@ -20,7 +20,7 @@ from integrations.simulator import DEMO_CLIENT_SECRET
 from integrations.simulator.hostile import ATTACKER, COLLISION_MEETING, COLLISION_SUBJECT
 from vectis.models import Role
 
-from .conftest import make_user
+from .factories import make_user
 
 
 def _collision_message(kit):

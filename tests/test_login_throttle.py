@@ -9,7 +9,7 @@ from audit.models import AuditEvent
 from vectis import login_throttle
 from vectis.models import Role
 
-from .conftest import PASSWORD, make_user
+from .factories import PASSWORD, make_user
 
 WRONG_PASSWORD_MESSAGE = "Wrong username or password"
 

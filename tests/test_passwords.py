@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 
-from .conftest import PASSWORD
+from .factories import PASSWORD
 
 NEW_PASSWORD = "a-brand-new-passphrase-42"
 

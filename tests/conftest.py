@@ -151,15 +151,6 @@ def owner_database_role(app_database_role):
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache_namespace(settings):
-    """Each test sees an empty cache (sign-in counters included) without
-    flushing a shared Redis: its keys get a prefix of their own."""
-    import uuid
-
-    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}}
-
-
-@pytest.fixture(autouse=True)
 def fresh_token_apps():
     """MSAL applications (and their cached tokens) live for the process; each test starts without any."""
     from integrations.m365.tokens import forget_token_apps

@@ -32,7 +32,8 @@ class RowPlan:
     action: str = "unchanged"  # create | update | unchanged | error
     new_domains: list = field(default_factory=list)
     existing_domains: list = field(default_factory=list)
-    notes: str | None = None
+    notes: str | None = None  # the notes to write (None: unchanged)
+    old_notes: str | None = None  # what they replace, for the preview (an update only)
     errors: list = field(default_factory=list)
     customer: Customer | None = None
 
@@ -147,6 +148,8 @@ def _row_plan(line, record, existing, seen_names, seen, known):
         row.action = "create"
     elif row.new_domains or (notes and notes != customer.notes):
         row.notes = notes if notes and notes != customer.notes else None
+        # Shown old -> new in the preview: an import never replaces what the preview did not show.
+        row.old_notes = customer.notes if row.notes is not None else None
         row.action = "update"
     if row.errors:
         row.action = "error"

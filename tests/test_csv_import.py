@@ -124,3 +124,26 @@ def test_an_import_updates_notes_and_adds_domains_in_bulk(db, admin_user):
     assert CustomerDomain.objects.get(domain="nw2.example").customer.name == "Northwind Traders"
     update = AuditEvent.objects.get(action="customer.update", details__name="Northwind Traders")
     assert update.details["domains_added"] == ["nw2.example"] and update.details["notes"] == "changed"
+
+
+def test_the_preview_shows_every_field_that_changes_and_the_import_changes_nothing_else(admin_client):
+    """Issue 16: notes used to be replaced silently. The preview shows old -> new
+    for every field it will change, and after confirming exactly those changed."""
+    from customers.models import Customer, CustomerDomain
+
+    northwind = Customer.objects.create(name="Northwind Traders", notes="Demo customer (simulated tenant).")
+    CustomerDomain.objects.create(customer=northwind, domain="northwind.example")
+    fabrikam = Customer.objects.create(name="Fabrikam", notes="Keep me")
+    CustomerDomain.objects.create(customer=fabrikam, domain="fabrikam.example")
+    text = "name,domains,notes\nNorthwind Traders,northwind.example,EU subsidiary\nFabrikam,fabrikam.example;fabrikam.eu,\n"
+    before = {c.name: (c.notes, set(c.domains.values_list("domain", flat=True))) for c in Customer.objects.all()}
+    body = upload(admin_client, text).content.decode()
+    assert "replaces" in body and "<del>Demo customer (simulated tenant).</del>" in body and "<ins>EU subsidiary</ins>" in body
+    assert "+ fabrikam.eu" in body
+    assert "Keep me" not in body  # an empty notes cell changes nothing, so nothing about it is shown
+    admin_client.post(reverse("customers:import"), {"confirm": "1"})
+    after = {c.name: (c.notes, set(c.domains.values_list("domain", flat=True))) for c in Customer.objects.all()}
+    assert after == {
+        "Northwind Traders": ("EU subsidiary", before["Northwind Traders"][1]),  # shown: notes old -> new
+        "Fabrikam": ("Keep me", before["Fabrikam"][1] | {"fabrikam.eu"}),  # shown: + fabrikam.eu
+    }

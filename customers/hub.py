@@ -98,9 +98,9 @@ def communications_section(request, customer, *, domains, contacts):
         message.yours = any(copy.mailbox == me for copy in message.copies) or message.from_address == me
     events = list(customer_events(request.user, customer, now=now)[:200])
     for event in events:
-        attendees = _people(copies_visible(request.user, event))
-        event.customer_attendees = [p for p in attendees if p.role != "organizer" and is_customer(p.address)]
-        event.copy = next(iter(copies_visible(request.user, event)), None)
+        copies = copies_visible(request.user, event)
+        event.customer_attendees = [p for p in _people(copies) if p.role != "organizer" and is_customer(p.address)]
+        event.copy = copies[0] if copies else None
     upcoming = [e for e in events if e.ends_at > now and not e.is_cancelled]
     return {"message_page": page, "conversations": _conversations(page), "events": events, "now": now,
             "next_event": upcoming[0] if upcoming else None}

@@ -367,8 +367,7 @@ def _holders_upsert(holder_model, holders, update_fields):
                                      update_fields=update_fields)
     if all(holder.pk for holder in holders):
         return {(holder.mailbox, holder.graph_id): holder.pk for holder in holders}
-    rows = [holder_model(mailbox=h.mailbox, graph_id=h.graph_id) for h in holders]
-    return {copy: holder_id for copy, holder_id in _held_by(holder_model, "id", rows).items()}
+    return _held_by(holder_model, "id", holders)
 
 
 def _chunks(items, size=CHUNK):

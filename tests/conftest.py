@@ -323,16 +323,20 @@ class SyncKit:
 
         return set(EventHolder.objects.values_list("mailbox", "graph_id"))
 
-    def assert_ground_truth(self, *, now=None, mailboxes=None, clock=None):
+    def assert_ground_truth(self, *, now=None, mailboxes=None):
         """Stored holders and messages equal the simulator's matching items, and nothing is left over.
 
-        clock=(earliest, latest): the syncs read the real clock somewhere in
-        between (real Celery workers), not a pinned `now`. An item that enters
-        or leaves the look-back or calendar window in between may or may not be
-        stored; every other item must be, and nothing outside both windows."""
+        Syncs started by a task, the command or a real worker read the real
+        clock, not the simulator's anchor (up to an hour earlier). Unless `now` is
+        given, the clock range is read back
+        from what the syncs stored (each mailbox's calendar_synced_at is the
+        data clock its run used). An item that enters or leaves the look-back
+        or calendar window within that range may or may not be stored; every
+        other item must be, and nothing outside both windows. Syncs pinned to
+        the anchor leave a range of one instant: exact equality."""
         from customers.models import Event, Message, MessageHolder
 
-        instants = clock or (now, now)
+        instants = (now, now) if now else self._data_clock()
         messages = [self.message_truth(now=at, mailboxes=mailboxes) for at in instants]
         events = [self.event_truth(now=at, mailboxes=mailboxes) for at in instants]
         stored = self.stored_messages()
@@ -342,6 +346,12 @@ class SyncKit:
         self._assert_between(self.stored_events(), events, "events")
         assert not Message.objects.filter(holders__isnull=True).exists()
         assert not Event.objects.filter(holders__isnull=True).exists()
+
+    def _data_clock(self):
+        from integrations.models import MailboxState
+
+        used = {self.now, *MailboxState.objects.exclude(calendar_synced_at=None).values_list("calendar_synced_at", flat=True)}
+        return min(used), max(used)
 
     @staticmethod
     def _assert_between(stored, truths, what):

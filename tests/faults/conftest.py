@@ -82,10 +82,9 @@ def assert_requests_on_list_and_bodiless(requests, tenant, allowed):
         assert not _ONE_ITEM.search(path), f"a single item (with its body) was fetched: {r['method']} {path}"
 
 
-def assert_clean_outcome(kit, *, mailboxes=None, clock=None):
-    """The fault suite's closing checks, for all mailboxes (or those given).
-    clock: see SyncKit.assert_ground_truth (real workers read the real clock)."""
-    kit.assert_ground_truth(mailboxes=mailboxes, clock=clock)
+def assert_clean_outcome(kit, *, mailboxes=None):
+    """The fault suite's closing checks, for all mailboxes (or those given)."""
+    kit.assert_ground_truth(mailboxes=mailboxes)
     assert_no_duplicates()
     assert_no_body_stored()
     assert_requests_on_list_and_bodiless(kit.sim.requests, kit.tenant, kit.mailboxes())

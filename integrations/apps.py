@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class IntegrationsConfig(AppConfig):
     name = "integrations"
+
+    def ready(self):
+        from .audit_labels import register
+
+        register()

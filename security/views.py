@@ -141,7 +141,8 @@ def customer_posture(request, customer_id):
     customer = get_object_or_404(Customer, pk=customer_id)
     posture = selectors.customer_posture(customer.pk, list_limit=selectors.HUB_LIST_LIMIT)
     if posture is None:
-        return render(request, "security/customer.html", {"customer": customer, "posture": None})
+        return render(request, "security/customer.html", {
+            "customer": customer, "posture": None, "no_posture_reason": rollup.customer_no_posture_reason(customer.pk)})
     filter_key = request.GET.get("show", "all")
     if filter_key not in selectors.USER_FILTERS:
         filter_key = "all"

@@ -18,7 +18,7 @@ from security.models import PostureSnapshot
 from security.posture import ObservedUser
 from security.services import posture_collection_store
 
-from .factories import make_snapshot, population
+from .factories import make_customer, make_snapshot, population
 
 TODAY = date(2026, 11, 20)
 GA = {"template_id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator"}
@@ -270,10 +270,25 @@ def test_hub_trend_covers_90_days_only(viewer_client, northwind):
     assert posture["snapshot_count"] == 1 + len(range(1, 90, 2))
 
 
-def test_hub_without_posture(viewer_client, db):
-    customer = Customer.objects.create(name="Empty")
-    html = viewer_client.get(f"/customers/{customer.pk}/").content.decode()
-    assert "No security posture yet" in html
+def test_hub_and_posture_page_say_why_a_customer_has_no_posture(viewer_client, db):
+    """Never synced, failed, or synced and matched nobody: a successful sync is not "No security posture yet"."""
+    customer = make_customer("Alpine Ski House", "alpineskihouse.example")
+    urls = (f"/customers/{customer.pk}/", f"/security/customers/{customer.pk}/")
+
+    def said():
+        return [viewer_client.get(url).content.decode() for url in urls]
+
+    assert all("No security posture yet. It appears after the first Microsoft 365 posture sync" in html for html in said())
+    started = datetime.now(timezone.utc) - timedelta(hours=1)
+    PostureRun.objects.create(outcome="success", started_at=started, finished_at=started + timedelta(minutes=1))
+    PostureRun.objects.create(outcome="running", started_at=started + timedelta(minutes=5))  # not finished: not the answer
+    for html in said():
+        assert "succeeded but matched no users at alpineskihouse.example" in html
+        assert "No security posture yet" not in html
+    PostureRun.objects.create(outcome="failed", started_at=started + timedelta(minutes=10))
+    assert all("the last posture collection" in html and "failed" in html for html in said())
+    nameless = Customer.objects.create(name="Empty")
+    assert "has no email domains" in viewer_client.get(f"/customers/{nameless.pk}/").content.decode()
 
 
 def test_hub_posture_costs_two_queries(viewer_client, northwind, django_assert_num_queries):
@@ -293,7 +308,7 @@ def test_customer_posture_page_filters_and_paginates(viewer_client, northwind):
     assert [u["upn"] for u in unknown.context["page"]] == ["user004@northwind.example"]
     assert viewer_client.get(f"/security/customers/{northwind.pk}/?show=bogus").context["filter_key"] == "all"
     empty = Customer.objects.create(name="Nobody")
-    assert "No security posture yet" in viewer_client.get(f"/security/customers/{empty.pk}/").content.decode()
+    assert "No security posture" in viewer_client.get(f"/security/customers/{empty.pk}/").content.decode()
 
 
 def test_pages_escape_names_from_the_directory(viewer_client, db):

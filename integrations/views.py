@@ -13,7 +13,7 @@ from vectis.models import Role
 
 from . import tasks
 from .connection import admin_own_domains, connection_get, connection_record_test, connection_save
-from .diagnostics import TestReport, connection_test
+from .diagnostics import REQUIRED_PERMISSIONS, TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
 from .m365.posture_sync import posture_in_progress
@@ -58,7 +58,9 @@ def m365_configure(request):
             messages.success(request, "Saved. Start the initial sync when you're ready.")
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
-    return render(request, template, {"form": form, "connection": connection, "report": report})
+    return render(request, template, {"form": form, "connection": connection, "report": report,
+                                      "save_failed": request.method == "POST" and action == "save",
+                                      "required_permissions": REQUIRED_PERMISSIONS.items()})
 
 
 def _stored_secret_readable(connection):

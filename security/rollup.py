@@ -124,6 +124,33 @@ def _no_data_reason(domains, last_run):
     return f"no users matched at {', '.join(domains)}"
 
 
+BAR_SIGNALS = ("mfa_coverage", "privileged_mfa")  # the bars of the per-customer chart, top to bottom
+
+
+def coverage_bars(rows):
+    """The per-customer bar chart of the rows shown (after rollup_details):
+    MFA coverage and privileged MFA as bar widths out of 100, with the figure
+    and its counts as text beside them. Customers without a value get no bar
+    and their reason instead."""
+    bars = []
+    for row in rows:
+        cells = {c["signal"].key: c for c in row.get("cells", [])}
+        measures = []
+        for key in BAR_SIGNALS:
+            cell = cells.get(key)
+            if cell is None:
+                continue
+            value = cell["value"]
+            measures.append({
+                "key": key, "label": cell["signal"].label, "value": value, "flagged": cell["flagged"],
+                "width": f"{max(0.0, min(100.0, value)):.1f}" if value is not None else "",
+                "text": f"{cell['display']} {cell['fraction']}".strip() if value is not None else "—",
+            })
+        bars.append({"customer_id": row["customer_id"], "name": row["name"], "no_data": row["no_data"],
+                     "measures": measures})
+    return bars
+
+
 def customer_no_posture_reason(customer_id):
     """Why this customer has no snapshot, as a sentence for its pages: the same
     cases as the rollup's reason (no domains, never synced, failed, matched nobody)."""

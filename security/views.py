@@ -70,6 +70,7 @@ def security_rollup(request):
     )
     for row in page:
         row["sparkline"] = lines.get(row["customer_id"], "")
+    bars = rollup.coverage_bars(page.object_list)
     sort_links = {}
     for key in ["name", *(s.key for s in data["signals"])]:
         flip = "best" if data["sort"] == key and data["order"] == "worst" else "worst"
@@ -81,6 +82,7 @@ def security_rollup(request):
         "sort_links": sort_links,
         "header_cells": [{"signal": s, "link": sort_links[s.key], "active": data["sort"] == s.key} for s in data["signals"]],
         "threshold": privileged_mfa_threshold(),
+        "bars": bars,
         "run": run,
         "source_labels": selectors.SOURCE_LABELS,
         "scope_rule": SCOPE_RULE,

@@ -331,3 +331,22 @@ def test_rollup_shows_unknowns_beside_the_percentages(viewer_client, db):
     body = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()
     row = next(csv.DictReader(io.StringIO(body)))
     assert (row["mfa_coverage_unknown"], row["privileged_mfa_unknown"]) == ("4", "1")
+
+
+def test_rollup_draws_a_coverage_bar_per_customer_in_the_tables_order(viewer_client, db):
+    from .factories import one_privileged_missing
+
+    northwind = make_customer("Northwind Traders", "northwind.example")
+    make_snapshot(northwind, one_privileged_missing())  # coverage 3/4, privileged 1/2
+    make_customer("Alpine Ski House", "alpineskihouse.example")  # no data
+    page = viewer_client.get("/security/").content.decode()
+    chart = page.split('<figure class="coverage-chart">')[1].split("</figure>")[0]
+    items = chart.split("<li>")[1:]
+    table_order = re.findall(r'<td>\s*<a href="/security/customers/(\d+)/">', page)
+    assert re.findall(r'class="bar-name" href="/security/customers/(\d+)/"', chart) == table_order
+    [bar] = [i for i in items if "Northwind Traders" in i]
+    assert 'class="bar-mfa_coverage" x="0" y="0" width="75.0"' in bar
+    assert 'class="bar-privileged_mfa bar-flagged" x="0" y="7" width="50.0"' in bar  # below the threshold: flagged
+    assert "MFA coverage</span> 75.0% (3/4)" in bar and "Privileged MFA</span> 50.0% (1/2)" in bar
+    [none] = [i for i in items if "Alpine Ski House" in i]
+    assert "<svg" not in none and "no data: no posture sync yet" in none

@@ -73,6 +73,7 @@ def mailbox_health(connection):
         rows.append({
             "upn": upn, "state": state, "running": running, "queued": queued, "failing": failing, "runs": runs,
             "cells": _folder_cells(runs, stored[upn], failing=failing),
+            "error": _error_parts(state.last_error) if failing else None,
             "kept": sum(r.kept for r in runs if r), "last_success": last_success, "capped": capped[upn],
             "next_run": (state.next_run_at if state and state.next_run_at else (last_success + interval if last_success else None)),
         })
@@ -94,6 +95,8 @@ def _folder_cells(runs, stored, *, failing):
             last = ""
         elif run.outcome == SyncRun.Outcome.RUNNING:
             last = f"running: {run.kept} kept so far"
+        elif run.outcome != SyncRun.Outcome.SUCCESS:
+            last = f"last run {run.outcome}: see below"
         elif folder == "calendar":
             last = f"last run: {run.kept} in the window"
         elif run.full:
@@ -103,6 +106,12 @@ def _folder_cells(runs, stored, *, failing):
         cells.append({"folder": folder, "label": FOLDER_LABELS[folder], "run": run, "stored": stored[folder],
                       "last_run": last, "not_reached": not_reached and FOLDER_LABELS[failed.folder]})
     return cells
+
+
+def _error_parts(text):
+    """A mailbox's error split for reading: what went wrong, then what to do (sync errors say both)."""
+    problem, _, advice = text.partition(". What to do: ")
+    return {"problem": problem + ("." if advice else ""), "advice": advice}
 
 
 def _sync_request(requested, rows, active):

@@ -8,8 +8,8 @@ no value breaks the line rather than drawing a misleading slope across it.
 from datetime import timedelta
 
 WIDTH = 640
-HEIGHT = 170
-LEFT, RIGHT, TOP, BOTTOM = 62, 12, 12, 30  # plot margins (axis labels live there, up to 22 units tall on phones)
+HEIGHT = 180
+LEFT, RIGHT, TOP, BOTTOM = 74, 12, 14, 40  # plot margins: the axis labels live there, 22 units tall on phones
 
 
 def _x(day, start, days):
@@ -60,7 +60,7 @@ def trend_chart(series, *, end, days=90):
         "height": HEIGHT,
         "plot_left": LEFT,
         "plot_right": WIDTH - RIGHT,
-        "axis_y": HEIGHT - BOTTOM + 22,
+        "axis_y": HEIGHT - BOTTOM + 30,
         "lines": lines,
         "gridlines": gridlines,
         "ticks": ticks,

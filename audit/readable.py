@@ -47,7 +47,14 @@ def events_label(events):
         event.target_label = labels.get(event.target_type, {}).get(event.target_id)
         summarise = _SUMMARISERS.get(event.action)
         event.detail_line = summarise(event.details) if summarise else ""
-        event.detail_items = [] if event.detail_line else [(key, _flat(value)) for key, value in event.details.items()]
+        event.detail_items = [] if event.detail_line else [(key, _detail(key, value)) for key, value in event.details.items()]
+
+
+def _detail(key, value):
+    """"changes" holds {field: [before, after]}: read as "field before → after"."""
+    if key == "changes" and isinstance(value, dict) and all(isinstance(v, list) and len(v) == 2 for v in value.values()):
+        return "; ".join(f"{field} {_flat(before)} → {_flat(after)}" for field, (before, after) in value.items())
+    return _flat(value)
 
 
 def _flat(value):

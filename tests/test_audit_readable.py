@@ -47,7 +47,7 @@ def test_user_connection_and_mailbox_targets_are_links(admin_client, admin_user,
     assert f'<a href="{integrations}">mailbox jane@msp.example</a>' in page
     assert f'<a href="{integrations}">Microsoft 365 connection</a>' in page
     assert f'<a href="{reverse("user_edit", args=[admin_user.pk])}">user {admin_user.username}</a>' in page
-    assert "role member, admin" in page and "{" not in page.split("<tbody>")[1]  # nested details without JSON braces
+    assert "role member → admin" in page and "{" not in page.split("<tbody>")[1]  # nested details without JSON braces
 
 
 def sync_row(mailbox, reason="schedule"):

@@ -13,10 +13,13 @@ first, a failed Configure save says nothing was saved, and the compliance page
 loads the dates of the customer just picked.
 """
 
+import io
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from customers.communications import Message
 from customers.selectors import customer_recent_messages
@@ -132,11 +135,19 @@ def test_main_pages_read_right_on_desktop_and_phone(world, visit):
     expect(options.nth(0)).to_have_text("Site default (UTC)")
     expect(options.nth(1)).to_have_text("UTC (UTC+00:00)")
     expect(options.nth(2)).to_have_text(re.compile(r"^Europe/Berlin \(UTC\+0[12]:00\) — your browser$"))
+    berlin.page.get_by_label("Show times in").evaluate("select => { select.size = 6; }")  # open, for the screenshot
     berlin.shot("account-time-zone")
 
     # ---- Configure: the six permissions and the consent step; a failed save says so.
     alex = visit("alex-configure", viewport=DESKTOP)
     alex.sign_in("alex")
+    alex.page.goto(alex.url("/admin/users/"))
+    roles = alex.page.locator("#role-help")
+    expect(roles).to_contain_text("Admin — everything")
+    expect(roles).to_contain_text("Member (technician) — reads customers")
+    expect(roles).to_contain_text("Viewer (auditor) — the same read-only pages")
+    alex.page.get_by_label("Time zone").evaluate("select => { select.size = 4; }")
+    alex.shot("users-roles-described")
     alex.page.goto(alex.url("/admin/integrations/microsoft-365/"))
     expect(alex.page.locator("ul.permission-list li")).to_have_count(6)
     expect(alex.page.locator(".help-box")).to_contain_text("Grant admin consent for <your tenant>")
@@ -155,5 +166,20 @@ def test_main_pages_read_right_on_desktop_and_phone(world, visit):
     audrey.page.get_by_label("Customer").select_option(label=customer.name)
     expect(audrey.page.get_by_label("Snapshot date").locator("option").first).to_contain_text("(latest)")
     audrey.shot("compliance-dates-loaded")
+    # The CMMC pack (the first framework) states the overall figure as the page prints it, and whose tenant it is.
+    audrey.page.get_by_role("button", name="Show control rows").click()
+    expect(audrey.page.locator("main")).to_contain_text("(the MSP's own tenant)")
+    audrey.shot("compliance-cmmc-rows")
+    with audrey.page.expect_download() as download_info:
+        audrey.page.get_by_role("button", name="Download evidence pack (ZIP)").click()
+    pack_path = audrey.shots.directory / download_info.value.suggested_filename
+    download_info.value.save_as(pack_path)
+    with zipfile.ZipFile(pack_path) as pack:
+        pdf = PdfReader(io.BytesIO(pack.read("report.pdf")))
+        text = " ".join(" ".join(page.extract_text() for page in pdf.pages).split())
+    coverage = re.search(r"MFA coverage, all in-scope accounts (\d+\.\d)% \(", text)
+    assert coverage and "the MSP's own tenant, not the customer's" in text
+    audrey.page.goto(audrey.url(f"/security/customers/{customer.pk}/"))
+    expect(audrey.page.locator(".posture-stat", has_text="MFA coverage").first).to_contain_text(f"{coverage.group(1)}%")
     for v in (tess, berlin, alex, audrey):
         v.assert_no_script_ran_or_failed()

@@ -70,6 +70,7 @@ def test_main_pages_read_right_on_desktop_and_phone(world, visit):
         # The scheduled jobs already ran the first sync; the button reads "Start initial sync" until someone presses it.
         page.get_by_role("button", name=re.compile(r"^(Sync now|Start initial sync)$")).click()
         health = page.locator("#mailbox-health")
+        expect(page.locator(".flash-success")).to_contain_text("Sync finished: mail and calendars")
         expect(health.locator(".sync-finished")).to_contain_text("finished")
         expect(health.locator(".sync-finished")).to_contain_text(f"all {len(world.technician_mailboxes())} mailboxes ok")
         row = health.locator("tr", has=page.locator("code", has_text=jane))

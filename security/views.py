@@ -71,6 +71,10 @@ def security_rollup(request):
     for row in page:
         row["sparkline"] = lines.get(row["customer_id"], "")
     bars = rollup.coverage_bars(page.object_list)
+    # Phones show the sorted-by figure again right after the customer (the rest scrolls sideways).
+    for row in page:
+        row["sort_cell"] = next((c for c in row["cells"] if c["signal"].key == data["sort"]), None)
+    sort_average = next((a for a in data["averages"] if a["signal"].key == data["sort"]), None)
     sort_links = {}
     for key in ["name", *(s.key for s in data["signals"])]:
         flip = "best" if data["sort"] == key and data["order"] == "worst" else "worst"
@@ -83,6 +87,7 @@ def security_rollup(request):
         "header_cells": [{"signal": s, "link": sort_links[s.key], "active": data["sort"] == s.key} for s in data["signals"]],
         "threshold": privileged_mfa_threshold(),
         "bars": bars,
+        "sort_average": sort_average,
         "run": run,
         "source_labels": selectors.SOURCE_LABELS,
         "scope_rule": SCOPE_RULE,

@@ -350,3 +350,15 @@ def test_rollup_draws_a_coverage_bar_per_customer_in_the_tables_order(viewer_cli
     assert "MFA coverage</span> 75.0% (3/4)" in bar and "Privileged MFA</span> 50.0% (1/2)" in bar
     [none] = [i for i in items if "Alpine Ski House" in i]
     assert "<svg" not in none and "no data: no posture sync yet" in none
+
+
+def test_rollup_repeats_the_sorted_by_figure_beside_the_customer_for_phones(viewer_client, db):
+    northwind = make_customer("Northwind Traders", "northwind.example")
+    make_snapshot(northwind, population(members=4, mfa=3, privileged=2, privileged_mfa=1))
+    page = viewer_client.get("/security/").content.decode()  # default: privileged MFA, worst first
+    assert re.search(r'<th class="num phone-only" aria-hidden="true">Privileged MFA <span class="sort-word">\(sorted\)', page)
+    row = page.split('href="/security/customers/')[1]
+    assert re.search(r'<td class="value phone-only flag" aria-hidden="true">50\.0% <small class="fraction">\(1/2\)', row)
+    page = viewer_client.get("/security/?sort=mfa_coverage&order=worst").content.decode()
+    assert re.search(r'<th class="num phone-only" aria-hidden="true">MFA coverage', page)
+    assert "phone-only" not in viewer_client.get("/security/?sort=name").content.decode()

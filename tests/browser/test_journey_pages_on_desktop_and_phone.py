@@ -101,6 +101,15 @@ def test_main_pages_read_right_on_desktop_and_phone(world, visit):
         expect(chart).to_contain_text("MFA coverage by customer")
         expect(chart.locator("li", has_text=customer.name).locator("svg.bar-svg")).to_be_visible()
         expect(chart.locator("li", has_text="Alpine Ski House")).to_contain_text(f"no data: no users matched at {ALPINE}")
+        sorted_by = page.locator("table.rollup th.phone-only")
+        if screen == "phone":  # the sort column (Privileged MFA, worst first) right beside the customer, on screen
+            expect(sorted_by).to_contain_text("Privileged MFA")
+            flagged = page.locator("table.rollup tr.flagged td.phone-only").first
+            expect(flagged).to_have_class(re.compile(r"\bflag\b"))
+            box = flagged.bounding_box()
+            assert box and box["x"] + box["width"] <= size["width"], box
+        else:
+            expect(sorted_by).to_be_hidden()
         alex.shot("security")
 
         # ---- the hub: posture with a readable trend; a customer that matched nobody says so.

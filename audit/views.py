@@ -65,15 +65,19 @@ def system_sync_rows(events):
     return events.filter(actor__isnull=True, action__in=SYSTEM_SYNC_ACTIONS)
 
 
+def without_system_sync_rows(events):
+    return events.exclude(actor__isnull=True, action__in=SYSTEM_SYNC_ACTIONS)
+
+
 def audit_events_filtered(form):
     events = AuditEvent.objects.select_related("actor")
     if not form.is_bound:
-        return events.exclude(pk__in=system_sync_rows(AuditEvent.objects).values("pk"))
+        return without_system_sync_rows(events)
     if not form.is_valid():
         return events.none()
     data = form.cleaned_data
     if not data.get("system") and data.get("action") not in SYSTEM_SYNC_ACTIONS:
-        events = events.exclude(pk__in=system_sync_rows(AuditEvent.objects).values("pk"))
+        events = without_system_sync_rows(events)
     if data.get("user"):
         events = events.filter(actor=data["user"])
     if data.get("action"):

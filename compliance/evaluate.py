@@ -93,9 +93,10 @@ class Evaluation:
 
 
 def pct(numerator, denominator):
-    """A percentage as text, rounded DOWN to one decimal (99.95 -> "99.9"), so "100" means everyone."""
+    """A percentage as text, rounded DOWN to one decimal (99.95 -> "99.9"), so "100.0" means everyone.
+    Always one decimal, as the security pages print it: the pack and the page say "75.0%" alike."""
     tenths = numerator * 1000 // denominator
-    return f"{tenths // 10}.{tenths % 10}".removesuffix(".0")
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 def reaches(count, total, threshold):

@@ -4,6 +4,7 @@ from datetime import date
 
 from django import forms
 from django.db.models.functions import Lower
+from django.urls import reverse
 
 from customers.models import Customer
 from security.models import PostureSnapshot
@@ -25,6 +26,14 @@ def customers_with_snapshots(selected_id=None):
 def snapshot_dates(customer):
     return list(PostureSnapshot.objects.filter(customer=customer).order_by("-taken_on")
                 .values_list("taken_on", flat=True)[:DATES_LISTED])
+
+
+def snapshot_date_choices(customer, dates):
+    if customer is None:
+        return [("", "Pick a customer first")]
+    if not dates:
+        return [("", "No snapshots yet")]
+    return [(d.isoformat(), d.isoformat() + (" (latest)" if i == 0 else "")) for i, d in enumerate(dates)]
 
 
 class PackSelectionForm(forms.Form):
@@ -49,8 +58,11 @@ class PackSelectionForm(forms.Form):
         self.notice = ""
         customer = self.fields["customer"].queryset.filter(pk=selected_id).first() if selected_id else None
         self.dates = snapshot_dates(customer) if customer else []
-        choices = [(d.isoformat(), d.isoformat() + (" (latest)" if i == 0 else "")) for i, d in enumerate(self.dates)]
-        self.fields["date"].widget.choices = choices or [("", "No snapshots yet")]
+        self.fields["date"].widget.choices = snapshot_date_choices(customer, self.dates)
+        # Picking a customer loads its snapshot dates at once (htmx), before anything is submitted.
+        self.fields["customer"].widget.attrs.update({
+            "hx-get": reverse("compliance:dates"), "hx-trigger": "change", "hx-target": "#id_date", "hx-swap": "innerHTML",
+        })
 
     def clean_date(self):
         raw = self.cleaned_data["date"].strip()

@@ -4,7 +4,13 @@ HTML copy print the same facts in the same order."""
 from datetime import datetime, timezone
 
 from .enforcement_files import ENFORCEMENT_FILES, EXCEPTIONS_FILE, exceptions_csv
-from .evaluate import NOT_EVIDENCED_WITHOUT_ENFORCEMENT, REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
+from .evaluate import (
+    NOT_EVIDENCED_WITHOUT_ENFORCEMENT,
+    REGISTERED_NOT_ENFORCED,
+    RESULT_LABELS,
+    enforcement_was_read,
+    pct,
+)
 from .exports import MFA_SOURCE_LABELS, SCOPE_RULE, UNKNOWN_RULE
 
 NOT_RECORDED = "not recorded"
@@ -98,7 +104,24 @@ def _as_list(value):
 
 def tenant_text(provenance):
     name, tenant_id = _value(provenance, "tenant_name"), _value(provenance, "tenant_id")
-    return f"{name} (tenant id {tenant_id})"
+    text = f"{name} (tenant id {tenant_id})"
+    if isinstance(provenance, dict) and provenance.get("tenant_owner") == "msp":
+        text += (" — the MSP's own tenant, not the customer's: this customer's accounts are the users there "
+                 "whose sign-in names (UPNs) are at the customer's domains")
+    return text
+
+
+def overall_mfa_text(population):
+    """Every in-scope account together, counted as the Vectis security pages count it
+    (unknown accounts apart), so the pack and the page state the same figure."""
+    accounts = population.in_scope
+    registered = sum(1 for a in accounts if a.mfa_registered is True)
+    unknown = sum(1 for a in accounts if a.mfa_registered is None)
+    decided = len(accounts) - unknown
+    if not decided:
+        return f"no figure: none of the {len(accounts)} in-scope accounts has a known MFA state"
+    text = f"{pct(registered, decided)}% ({registered} of {decided} in-scope accounts with a known state registered)"
+    return text + (f"; {unknown} unknown, not counted" if unknown else "")
 
 
 def mfa_source_text(provenance):
@@ -122,6 +145,7 @@ def report_facts(source):
         ("Accounts", f"{len(population.accounts)} in total; {len(population.in_scope)} in scope; "
                      f"{len(population.excluded)} out of scope ({excluded})"),
         ("Privileged role holders", f"{len(population.privileged)} ({len(population.privileged_in_scope)} in scope)"),
+        ("MFA coverage, all in-scope accounts", overall_mfa_text(population)),
         ("MFA data source", mfa_source_text(provenance)),
         ("MFA enforcement", enforcement_text(provenance)),
         ("Documented MFA exceptions", exceptions_text(provenance)),
@@ -142,7 +166,8 @@ def reading_notes(source):
         "Scope: this pack measures the customer's accounts in Microsoft 365 (Entra ID) only. " + SCOPE_RULE,
         PROTECTED_NOTE if enforcement_was_read(source.provenance) else REGISTERED_NOT_ENFORCED,
         UNKNOWN_RULE,
-        "Percentages are rounded down to one decimal, so 100% always means every account.",
+        "Percentages are rounded down to one decimal, as on the Vectis security pages, so 100.0% always means "
+        "every account.",
         "Every account that fails a row, is unknown, or is for review is named (display name and UPN).",
         "This pack is built only from the stored snapshot and the settings named here: the same inputs give "
         "a byte-identical pack. Who downloaded it and when is recorded in the Vectis audit log, not here.",

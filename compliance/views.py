@@ -21,7 +21,7 @@ from vectis.access import require_role
 from .controls import framework_by_key
 from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
 from .exports import MFA_SOURCE_LABELS, UNKNOWN_RULE
-from .forms import PackSelectionForm
+from .forms import PackSelectionForm, customers_with_snapshots, snapshot_date_choices, snapshot_dates
 from .packs import build_pack, pack_source
 from .population import SnapshotUnreadable
 from .report import PROTECTED_NOTE, enforcement_text
@@ -45,6 +45,19 @@ def compliance_index(request):
         except SnapshotUnreadable as error:
             context["unreadable"] = str(error)
     return render(request, "compliance/index.html", context)
+
+
+@require_role()
+@require_GET
+def snapshot_dates_options(request):
+    """The Snapshot date options of the customer just picked (htmx swaps them into the select)."""
+    try:
+        customer_id = int(request.GET.get("customer", ""))
+    except ValueError:
+        customer_id = None
+    customer = customers_with_snapshots().filter(pk=customer_id).first() if customer_id and 0 < customer_id < 2**63 else None
+    choices = snapshot_date_choices(customer, snapshot_dates(customer) if customer else [])
+    return render(request, "compliance/_date_options.html", {"choices": choices})
 
 
 def _rows_context(snapshot, framework):

@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class CustomersConfig(AppConfig):
     name = "customers"
+
+    def ready(self):
+        from .audit_labels import register
+
+        register()

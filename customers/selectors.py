@@ -10,16 +10,18 @@ lives in `_took_part_in_message` (through `messages_visible`),
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from vectis.models import Role
 
 from .communications import (
     Event,
+    EventHolder,
     EventParticipant,
     Message,
     MessageCustomer,
+    MessageHolder,
     MessageParticipant,
 )
 from .domains import address_normalise
@@ -138,3 +140,14 @@ def customer_message_for_body(user, customer, message_id):
 
 def customer_event_for_body(user, customer, event_id):
     return events_visible(user).filter(customer_links__customer=customer, pk=event_id).first()
+
+
+def mailbox_stored_counts(upns):
+    """{mailbox: {"inbox": n, "sentitems": n, "calendar": n}}: the copies each
+    technician mailbox holds now (counts only, for the admin's Integrations page)."""
+    counts = {upn: {"inbox": 0, "sentitems": 0, "calendar": 0} for upn in upns}
+    for row in MessageHolder.objects.filter(mailbox__in=upns).values("mailbox", "folder").annotate(n=Count("id")):
+        counts[row["mailbox"]][row["folder"]] = row["n"]
+    for row in EventHolder.objects.filter(mailbox__in=upns).values("mailbox").annotate(n=Count("id")):
+        counts[row["mailbox"]]["calendar"] = row["n"]
+    return counts

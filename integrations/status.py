@@ -6,9 +6,12 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from customers.selectors import mailbox_stored_counts
+
 from .claims import claim_stale_after
 from .connection import connection_get
 from .m365.posture_sync import posture_in_progress
+from .m365.sync import FOLDER_LABELS
 from .models import MailboxState, PostureRun, SyncRun
 
 FOLDERS = ("inbox", "sentitems", "calendar")
@@ -52,6 +55,7 @@ def mailbox_health(connection):
     for run in SyncRun.objects.filter(mailbox__in=upns).order_by("-started_at", "-id")[: len(upns) * 12]:
         latest[run.mailbox].setdefault(run.folder, run)
     now = timezone.now()
+    stored = mailbox_stored_counts(upns)
     capped = defaultdict(list)
     for run in capped_reads(upns):
         capped[run.mailbox].append({"folder": MAIL_FOLDER_LABELS[run.folder], "run": run})
@@ -68,11 +72,57 @@ def mailbox_health(connection):
         runs = [latest[upn].get(folder) for folder in FOLDERS]
         rows.append({
             "upn": upn, "state": state, "running": running, "queued": queued, "failing": failing, "runs": runs,
+            "cells": _folder_cells(runs, stored[upn], failing=failing),
+            "error": _error_parts(state.last_error) if failing else None,
             "kept": sum(r.kept for r in runs if r), "last_success": last_success, "capped": capped[upn],
             "next_run": (state.next_run_at if state and state.next_run_at else (last_success + interval if last_success else None)),
         })
     last_sync = max((r["last_success"] for r in rows if r["last_success"]), default=None)
-    return {"mailbox_rows": rows, "last_sync_at": last_sync, "sync_active": any(r["running"] or r["queued"] for r in rows)}
+    active = any(r["running"] or r["queued"] for r in rows)
+    return {"mailbox_rows": rows, "last_sync_at": last_sync, "sync_active": active,
+            "sync_request": _sync_request(requested, rows, active)}
+
+
+def _folder_cells(runs, stored, *, failing):
+    """Per folder: what is stored now, what its latest run added, and whether
+    the latest attempt stopped before reaching it (an earlier folder failed)."""
+    failed = next((run for run in runs if run and run.outcome == SyncRun.Outcome.FAILED), None) if failing else None
+    cells = []
+    for folder, run in zip(FOLDERS, runs, strict=True):
+        not_reached = failed is not None and FOLDERS.index(folder) > FOLDERS.index(failed.folder) and (
+            run is None or run.started_at < failed.started_at)
+        if run is None:
+            last = ""
+        elif run.outcome == SyncRun.Outcome.RUNNING:
+            last = f"running: {run.kept} kept so far"
+        elif run.outcome != SyncRun.Outcome.SUCCESS:
+            last = f"last run {run.outcome}: see below"
+        elif folder == "calendar":
+            last = f"last run: {run.kept} in the window"
+        elif run.full:
+            last = f"last run: full read, {run.kept} kept"
+        else:
+            last = f"last run: +{run.kept} new or changed"
+        cells.append({"folder": folder, "label": FOLDER_LABELS[folder], "run": run, "stored": stored[folder],
+                      "last_run": last, "not_reached": not_reached and FOLDER_LABELS[failed.folder]})
+    return cells
+
+
+def _error_parts(text):
+    """A mailbox's error split for reading: what went wrong, then what to do (sync errors say both)."""
+    problem, _, advice = text.partition(". What to do: ")
+    return {"problem": problem + ("." if advice else ""), "advice": advice}
+
+
+def _sync_request(requested, rows, active):
+    """The latest "Sync now": when it was asked for and whether every mailbox has finished it."""
+    if requested is None:
+        return None
+    done = [r for r in rows if not (r["running"] or r["queued"])]
+    finished_at = max((t for r in done for t in (r["last_success"], r["state"] and r["state"].last_error_at) if t),
+                      default=None)
+    return {"requested_at": requested, "finished": not active, "finished_at": finished_at if not active else None,
+            "done": len(done), "total": len(rows), "failing": sum(1 for r in rows if r["failing"])}
 
 
 def capped_reads(upns):

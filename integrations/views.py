@@ -13,11 +13,11 @@ from vectis.models import Role
 
 from . import tasks
 from .connection import admin_own_domains, connection_get, connection_record_test, connection_save
-from .diagnostics import TestReport, connection_test
+from .diagnostics import REQUIRED_PERMISSIONS, TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
 from .m365.posture_sync import posture_in_progress
-from .status import integrations_status
+from .status import integrations_status, mailbox_health
 
 
 @require_role(Role.ADMIN)
@@ -58,7 +58,9 @@ def m365_configure(request):
             messages.success(request, "Saved. Start the initial sync when you're ready.")
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
-    return render(request, template, {"form": form, "connection": connection, "report": report})
+    return render(request, template, {"form": form, "connection": connection, "report": report,
+                                      "save_failed": request.method == "POST" and action == "save",
+                                      "required_permissions": REQUIRED_PERMISSIONS.items()})
 
 
 def _stored_secret_readable(connection):
@@ -127,11 +129,13 @@ def sync_start(request):
               details={"initial": initial, "mailboxes": list(connection.mailboxes)})
     transaction.on_commit(lambda: tasks.sync_all_mailboxes.delay(full=False, reason="initial" if initial else "manual"))
     busy = _posture_start()
+    # Without a broker the tasks ran inside this request: say "finished", not "started".
+    state = "finished" if mailbox_health(connection)["sync_request"]["finished"] else "started"
     if busy:
-        messages.success(request, "Sync started: mail and calendars for each technician mailbox.")
+        messages.success(request, f"Sync {state}: mail and calendars for each technician mailbox.")
         messages.warning(request, busy)
     else:
-        messages.success(request, "Sync started: mail and calendars for each technician mailbox, then the security posture.")
+        messages.success(request, f"Sync {state}: mail and calendars for each technician mailbox, then the security posture.")
     return redirect("integrations:index")
 
 

@@ -10,9 +10,11 @@ rows actually shown (rollup_details) and one for their sparklines.
 from datetime import timedelta
 
 from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from customers.models import Customer, CustomerDomain
 
+from .collection import latest_finished_run
 from .models import PostureSnapshot
 from .signals import signal_average, signal_get, signal_list
 
@@ -120,6 +122,52 @@ def _no_data_reason(domains, last_run):
     if last_run.outcome == "failed":
         return "the last posture collection failed (see above)"
     return f"no users matched at {', '.join(domains)}"
+
+
+BAR_SIGNALS = ("mfa_coverage", "privileged_mfa")  # the bars of the per-customer chart, top to bottom
+
+
+def coverage_bars(rows):
+    """The per-customer bar chart of the rows shown (after rollup_details):
+    MFA coverage and privileged MFA as bar widths out of 100, with the figure
+    and its counts as text beside them. Customers without a value get no bar
+    and their reason instead."""
+    bars = []
+    for row in rows:
+        cells = {c["signal"].key: c for c in row.get("cells", [])}
+        measures = []
+        for key in BAR_SIGNALS:
+            cell = cells.get(key)
+            if cell is None:
+                continue
+            value = cell["value"]
+            measures.append({
+                "key": key, "label": cell["signal"].label, "value": value, "flagged": cell["flagged"],
+                "width": f"{max(0.0, min(100.0, value)):.1f}" if value is not None else "",
+                "text": f"{cell['display']} {cell['fraction']}".strip() if value is not None else "—",
+            })
+        bars.append({"customer_id": row["customer_id"], "name": row["name"], "no_data": row["no_data"],
+                     "measures": measures})
+    return bars
+
+
+def customer_no_posture_reason(customer_id):
+    """Why this customer has no snapshot, as a sentence for its pages: the same
+    cases as the rollup's reason (no domains, never synced, failed, matched nobody)."""
+    domains = list(CustomerDomain.objects.filter(customer_id=customer_id).order_by("domain").values_list("domain", flat=True))
+    run = latest_finished_run()
+    if not domains:
+        return ("No security posture: this customer has no email domains. Posture is matched by each user's "
+                "sign-in name (UPN), so add the customer's domains.")
+    if run is None:
+        return ("No security posture yet. It appears after the first Microsoft 365 posture sync, for users whose "
+                "sign-in name (UPN) is at one of this customer's domains.")
+    when = f"{timezone.localtime(run.finished_at or run.started_at):%-d %b %Y %H:%M}"
+    if run.outcome == "failed":
+        return f"No security posture: the last posture collection ({when}) failed; an admin sees why in Admin → Integrations."
+    return (f"The posture sync of {when} succeeded but matched no users at {', '.join(domains)}: no account in the "
+            "tenant has a sign-in name (UPN) at these domains. Check the customer's domains, or whether its users "
+            "live in another Microsoft 365 tenant.")
 
 
 def rollup(*, sort=DEFAULT_SORT, order="worst", last_run=None):

@@ -13,6 +13,7 @@ from .exceptions import EXCEPTION_RULE
 from .models import PostureSnapshot
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .privileged import PRIVILEGED_ROLES, role_label
+from .rollup import customer_no_posture_reason
 from .signals import signal_list
 from .strength import STRENGTH_LABELS, method_name, method_strength, strength_table
 from .trend import trend_chart
@@ -163,7 +164,9 @@ def customer_posture(customer_id, *, list_limit=None):
 
 def posture_for_hub(customer):
     """The hub's Security posture section context (customers/hub.py calls this)."""
-    return {"posture": customer_posture(customer.pk, list_limit=HUB_LIST_LIMIT), "posture_customer_id": customer.pk}
+    posture = customer_posture(customer.pk, list_limit=HUB_LIST_LIMIT)
+    return {"posture": posture, "posture_customer_id": customer.pk,
+            "no_posture_reason": "" if posture else customer_no_posture_reason(customer.pk)}
 
 
 USER_FILTERS = {

@@ -8,8 +8,8 @@ no value breaks the line rather than drawing a misleading slope across it.
 from datetime import timedelta
 
 WIDTH = 640
-HEIGHT = 170
-LEFT, RIGHT, TOP, BOTTOM = 38, 12, 10, 24  # plot margins (axis labels live there)
+HEIGHT = 180
+LEFT, RIGHT, TOP, BOTTOM = 74, 12, 14, 40  # plot margins: the axis labels live there, 22 units tall on phones
 
 
 def _x(day, start, days):
@@ -52,7 +52,7 @@ def trend_chart(series, *, end, days=90):
             "last": {"x": _x(last[0], start, days), "y": _y(last[1]), "value": last[1]} if last else None,
             "count": len(known),
         })
-    gridlines = [{"y": _y(v), "label": f"{v}%", "label_y": _y(v) + 4} for v in (0, 50, 100)]
+    gridlines = [{"y": _y(v), "label": f"{v}%", "label_y": _y(v)} for v in (0, 50, 100)]
     mid = start + timedelta(days=(days - 1) // 2)
     ticks = [{"x": _x(d, start, days), "label": d.strftime("%-d %b")} for d in (start, mid, end)]
     return {
@@ -60,7 +60,7 @@ def trend_chart(series, *, end, days=90):
         "height": HEIGHT,
         "plot_left": LEFT,
         "plot_right": WIDTH - RIGHT,
-        "axis_y": HEIGHT - BOTTOM + 16,
+        "axis_y": HEIGHT - BOTTOM + 30,
         "lines": lines,
         "gridlines": gridlines,
         "ticks": ticks,

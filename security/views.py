@@ -70,6 +70,11 @@ def security_rollup(request):
     )
     for row in page:
         row["sparkline"] = lines.get(row["customer_id"], "")
+    bars = rollup.coverage_bars(page.object_list)
+    # Phones show the sorted-by figure again right after the customer (the rest scrolls sideways).
+    for row in page:
+        row["sort_cell"] = next((c for c in row["cells"] if c["signal"].key == data["sort"]), None)
+    sort_average = next((a for a in data["averages"] if a["signal"].key == data["sort"]), None)
     sort_links = {}
     for key in ["name", *(s.key for s in data["signals"])]:
         flip = "best" if data["sort"] == key and data["order"] == "worst" else "worst"
@@ -81,6 +86,8 @@ def security_rollup(request):
         "sort_links": sort_links,
         "header_cells": [{"signal": s, "link": sort_links[s.key], "active": data["sort"] == s.key} for s in data["signals"]],
         "threshold": privileged_mfa_threshold(),
+        "bars": bars,
+        "sort_average": sort_average,
         "run": run,
         "source_labels": selectors.SOURCE_LABELS,
         "scope_rule": SCOPE_RULE,
@@ -141,7 +148,8 @@ def customer_posture(request, customer_id):
     customer = get_object_or_404(Customer, pk=customer_id)
     posture = selectors.customer_posture(customer.pk, list_limit=selectors.HUB_LIST_LIMIT)
     if posture is None:
-        return render(request, "security/customer.html", {"customer": customer, "posture": None})
+        return render(request, "security/customer.html", {
+            "customer": customer, "posture": None, "no_posture_reason": rollup.customer_no_posture_reason(customer.pk)})
     filter_key = request.GET.get("show", "all")
     if filter_key not in selectors.USER_FILTERS:
         filter_key = "all"

@@ -49,8 +49,8 @@ def test_all_covered_cmmc():
         "IA.L1-3.5.1[a]": MET,
         "IA.L1-3.5.2[a]": NOT_EVIDENCED,
     }
-    assert r["IA.L2-3.5.3[c]"].figure.startswith("1 of 1 in-scope privileged account registered for MFA; 0 not registered; 0 unknown. Coverage 100%.")
-    assert r["IA.L2-3.5.3[d]"].figure.startswith("2 of 2 in-scope non-privileged accounts registered for MFA; 0 not registered; 0 unknown. Coverage 100%.")
+    assert r["IA.L2-3.5.3[c]"].figure.startswith("1 of 1 in-scope privileged account registered for MFA; 0 not registered; 0 unknown. Coverage 100.0%.")
+    assert r["IA.L2-3.5.3[d]"].figure.startswith("2 of 2 in-scope non-privileged accounts registered for MFA; 0 not registered; 0 unknown. Coverage 100.0%.")
     assert "1 registered account relies on phone-network methods (SMS or voice)" in r["IA.L2-3.5.3[d]"].figure
     assert r["IA.L2-3.5.3[a]"].figure == ("1 privileged role holder: 1 in scope, 0 out of scope. "
                                           "Holders per role: Global Administrator 1.")
@@ -66,8 +66,8 @@ def test_all_covered_hipaa_and_soc2():
     assert results(HIPAA, all_covered()) == {"164.312(d)": MET, "164.312(a)(2)(i)": MET, "164.308(a)(4)": NOT_EVIDENCED}
     assert results(SOC2, all_covered()) == {"CC6.1": MET, "CC6.2": NOT_EVIDENCED, "CC6.3": NOT_EVIDENCED, "CC6.6": MET}
     row = rows(SOC2, all_covered())["CC6.1"]
-    assert row.figure.startswith("3 of 3 in-scope accounts registered for MFA; 0 not registered; 0 unknown. Coverage 100%.")
-    assert row.why == "3 of 3 protected (100%), at or above the 100% threshold."
+    assert row.figure.startswith("3 of 3 in-scope accounts registered for MFA; 0 not registered; 0 unknown. Coverage 100.0%.")
+    assert row.why == "3 of 3 protected (100.0%), at or above the 100% threshold."
     # Guests and disabled accounts without MFA are out of scope: never failing, never counted.
     assert "guest_x@partner.example" not in upns(row, FAILING)
 
@@ -77,7 +77,7 @@ def test_all_covered_hipaa_and_soc2():
 def test_one_privileged_missing_cmmc():
     r = rows(CMMC, one_privileged_missing())
     assert r["IA.L2-3.5.3[c]"].result == NOT_MET
-    assert r["IA.L2-3.5.3[c]"].figure.startswith("1 of 2 in-scope privileged accounts registered for MFA; 1 not registered; 0 unknown. Coverage 50%.")
+    assert r["IA.L2-3.5.3[c]"].figure.startswith("1 of 2 in-scope privileged accounts registered for MFA; 1 not registered; 0 unknown. Coverage 50.0%.")
     assert upns(r["IA.L2-3.5.3[c]"], FAILING) == ["erin@northwind.example"]
     assert r["IA.L2-3.5.3[c]"].accounts_of(FAILING)[0].label == "Erin Exchange (erin@northwind.example)"
     assert r["IA.L2-3.5.3[d]"].result == MET  # the non-privileged population is fully registered
@@ -91,7 +91,7 @@ def test_one_privileged_missing_hipaa_and_soc2_name_the_user():
     for framework, ref in ((HIPAA, "164.312(d)"), (SOC2, "CC6.1"), (SOC2, "CC6.6")):
         row = rows(framework, one_privileged_missing())[ref]
         assert row.result == NOT_MET
-        assert row.figure.startswith("3 of 4 in-scope accounts registered for MFA; 1 not registered; 0 unknown. Coverage 75%.")
+        assert row.figure.startswith("3 of 4 in-scope accounts registered for MFA; 1 not registered; 0 unknown. Coverage 75.0%.")
         assert "Privileged accounts among them: 1 of 2 registered." in row.figure
         assert upns(row, FAILING) == ["erin@northwind.example"]
 
@@ -102,7 +102,7 @@ def test_unknown_accounts_make_an_mfa_row_not_evidenced_and_are_named():
     r = rows(SOC2, with_unknowns())
     row = r["CC6.1"]
     assert row.result == NOT_EVIDENCED
-    assert row.figure.startswith("2 of 3 in-scope accounts registered for MFA; 0 not registered; 1 unknown. 100% of the 2 with a known state.")
+    assert row.figure.startswith("2 of 3 in-scope accounts registered for MFA; 0 not registered; 1 unknown. 100.0% of the 2 with a known state.")
     assert upns(row, UNKNOWN) == ["uma@northwind.example"]
     assert upns(row, FAILING) == []
     assert "unknown MFA state" in row.why and "depends on them" in row.why
@@ -235,7 +235,8 @@ def test_percentages_round_down():
     assert pct(999, 1000) == "99.9"
     assert pct(19999, 20000) == "99.9"
     assert pct(2, 3) == "66.6"
-    assert pct(1, 1) == "100"
+    assert pct(1, 1) == "100.0"
+    assert pct(3, 4) == "75.0"  # one decimal always, as the security pages print it
 
 
 def test_control_ids_titles_and_urns_match_the_compliance_reference():

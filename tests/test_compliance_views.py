@@ -83,7 +83,23 @@ def test_empty_states(viewer_client, db):
     assert "Contoso has no security posture snapshot yet" in page
     assert "Download evidence pack" not in page
     page = viewer_client.get(INDEX).content.decode()
-    assert "Choose a customer and a framework" in page
+    assert "Pick a customer first: its snapshot dates load" in page
+    assert '<option value="" selected>Pick a customer first</option>' in page
+
+
+def test_picking_a_customer_loads_its_snapshot_dates(viewer_client, northwind):
+    page = viewer_client.get(INDEX).content.decode()
+    select = page.split('name="customer"')[1].split(">")[0]
+    assert f'hx-get="{reverse("compliance:dates")}"' in select and 'hx-target="#id_date"' in select
+    options = viewer_client.get(reverse("compliance:dates"), {"customer": northwind.pk}).content.decode()
+    dates = sorted(PostureSnapshot.objects.filter(customer=northwind).values_list("taken_on", flat=True), reverse=True)
+    assert len(dates) > 1
+    assert options.count("<option") == len(dates)
+    assert f'<option value="{dates[0].isoformat()}">{dates[0].isoformat()} (latest)</option>' in options
+    for bad in ("", "abc", "99999999999999999999", "-1"):
+        assert "Pick a customer first" in viewer_client.get(reverse("compliance:dates"), {"customer": bad}).content.decode()
+    empty = Customer.objects.create(name="No snapshots")
+    assert "Pick a customer first" in viewer_client.get(reverse("compliance:dates"), {"customer": empty.pk}).content.decode()
 
 
 def test_bad_choices_are_explained_next_to_the_fields(viewer_client, northwind):

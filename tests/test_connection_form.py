@@ -168,3 +168,21 @@ def test_other_msp_domains_cannot_be_a_customers_or_a_suffix(admin_client, raw, 
     response = admin_client.post(URL, form_data(own_domains=raw))
     assert response.status_code == 200 and message in response.content.decode()
     assert connection_get() is None and not OwnDomain.objects.filter(source="admin").exists()
+
+
+def test_configure_names_the_six_permissions_and_the_admin_consent_step(admin_client):
+    from integrations.diagnostics import REQUIRED_PERMISSIONS
+
+    page = admin_client.get(URL).content.decode()
+    listed = page.split('<ul class="permission-list">')[1].split("</ul>")[0]
+    assert [name for name in REQUIRED_PERMISSIONS if f"<code>{name}</code>" in listed] == list(REQUIRED_PERMISSIONS)
+    assert len(REQUIRED_PERMISSIONS) == 6
+    assert "Grant admin consent for &lt;your tenant&gt;" in page
+    assert '<details class="help-box" open>' in page  # open until a connection exists
+
+
+def test_a_failed_save_says_nothing_was_saved_and_to_fix_and_save_again(admin_client):
+    page = admin_client.post(URL, form_data(tenant_id="not-a-guid")).content.decode()
+    assert "Nothing was saved." in page and "marked below and save again" in page
+    assert not M365Connection.objects.exists()
+    assert "Nothing was saved." not in admin_client.get(URL).content.decode()

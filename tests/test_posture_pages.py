@@ -18,7 +18,7 @@ from security.models import PostureSnapshot
 from security.posture import ObservedUser
 from security.services import posture_collection_store
 
-from .factories import make_snapshot, population
+from .factories import make_customer, make_snapshot, population
 
 TODAY = date(2026, 11, 20)
 GA = {"template_id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator"}
@@ -270,10 +270,25 @@ def test_hub_trend_covers_90_days_only(viewer_client, northwind):
     assert posture["snapshot_count"] == 1 + len(range(1, 90, 2))
 
 
-def test_hub_without_posture(viewer_client, db):
-    customer = Customer.objects.create(name="Empty")
-    html = viewer_client.get(f"/customers/{customer.pk}/").content.decode()
-    assert "No security posture yet" in html
+def test_hub_and_posture_page_say_why_a_customer_has_no_posture(viewer_client, db):
+    """Never synced, failed, or synced and matched nobody: a successful sync is not "No security posture yet"."""
+    customer = make_customer("Alpine Ski House", "alpineskihouse.example")
+    urls = (f"/customers/{customer.pk}/", f"/security/customers/{customer.pk}/")
+
+    def said():
+        return [viewer_client.get(url).content.decode() for url in urls]
+
+    assert all("No security posture yet. It appears after the first Microsoft 365 posture sync" in html for html in said())
+    started = datetime.now(timezone.utc) - timedelta(hours=1)
+    PostureRun.objects.create(outcome="success", started_at=started, finished_at=started + timedelta(minutes=1))
+    PostureRun.objects.create(outcome="running", started_at=started + timedelta(minutes=5))  # not finished: not the answer
+    for html in said():
+        assert "succeeded but matched no users at alpineskihouse.example" in html
+        assert "No security posture yet" not in html
+    PostureRun.objects.create(outcome="failed", started_at=started + timedelta(minutes=10))
+    assert all("the last posture collection" in html and "failed" in html for html in said())
+    nameless = Customer.objects.create(name="Empty")
+    assert "has no email domains" in viewer_client.get(f"/customers/{nameless.pk}/").content.decode()
 
 
 def test_hub_posture_costs_two_queries(viewer_client, northwind, django_assert_num_queries):
@@ -293,7 +308,7 @@ def test_customer_posture_page_filters_and_paginates(viewer_client, northwind):
     assert [u["upn"] for u in unknown.context["page"]] == ["user004@northwind.example"]
     assert viewer_client.get(f"/security/customers/{northwind.pk}/?show=bogus").context["filter_key"] == "all"
     empty = Customer.objects.create(name="Nobody")
-    assert "No security posture yet" in viewer_client.get(f"/security/customers/{empty.pk}/").content.decode()
+    assert "No security posture" in viewer_client.get(f"/security/customers/{empty.pk}/").content.decode()
 
 
 def test_pages_escape_names_from_the_directory(viewer_client, db):
@@ -316,3 +331,34 @@ def test_rollup_shows_unknowns_beside_the_percentages(viewer_client, db):
     body = b"".join(viewer_client.get("/security/export.csv").streaming_content).decode()
     row = next(csv.DictReader(io.StringIO(body)))
     assert (row["mfa_coverage_unknown"], row["privileged_mfa_unknown"]) == ("4", "1")
+
+
+def test_rollup_draws_a_coverage_bar_per_customer_in_the_tables_order(viewer_client, db):
+    from .factories import one_privileged_missing
+
+    northwind = make_customer("Northwind Traders", "northwind.example")
+    make_snapshot(northwind, one_privileged_missing())  # coverage 3/4, privileged 1/2
+    make_customer("Alpine Ski House", "alpineskihouse.example")  # no data
+    page = viewer_client.get("/security/").content.decode()
+    chart = page.split('<figure class="coverage-chart">')[1].split("</figure>")[0]
+    items = chart.split("<li>")[1:]
+    table_order = re.findall(r'<td>\s*<a href="/security/customers/(\d+)/">', page)
+    assert re.findall(r'class="bar-name" href="/security/customers/(\d+)/"', chart) == table_order
+    [bar] = [i for i in items if "Northwind Traders" in i]
+    assert 'class="bar-mfa_coverage" x="0" y="0" width="75.0"' in bar
+    assert 'class="bar-privileged_mfa bar-flagged" x="0" y="7" width="50.0"' in bar  # below the threshold: flagged
+    assert "MFA coverage</span> 75.0% (3/4)" in bar and "Privileged MFA</span> 50.0% (1/2)" in bar
+    [none] = [i for i in items if "Alpine Ski House" in i]
+    assert "<svg" not in none and "no data: no posture sync yet" in none
+
+
+def test_rollup_repeats_the_sorted_by_figure_beside_the_customer_for_phones(viewer_client, db):
+    northwind = make_customer("Northwind Traders", "northwind.example")
+    make_snapshot(northwind, population(members=4, mfa=3, privileged=2, privileged_mfa=1))
+    page = viewer_client.get("/security/").content.decode()  # default: privileged MFA, worst first
+    assert re.search(r'<th class="num phone-only" aria-hidden="true">Privileged MFA <span class="sort-word">\(sorted\)', page)
+    row = page.split('href="/security/customers/')[1]
+    assert re.search(r'<td class="value phone-only flag" aria-hidden="true">50\.0% <small class="fraction">\(1/2\)', row)
+    page = viewer_client.get("/security/?sort=mfa_coverage&order=worst").content.decode()
+    assert re.search(r'<th class="num phone-only" aria-hidden="true">MFA coverage', page)
+    assert "phone-only" not in viewer_client.get("/security/?sort=name").content.decode()

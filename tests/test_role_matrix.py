@@ -59,6 +59,7 @@ MATRIX = {
     "security:exceptions": ADMIN,
     "compliance:index": ANY,
     "compliance:download": ANY,
+    "compliance:dates": ANY,
     "integrations:index": ADMIN,
     "integrations:m365_configure": ADMIN,
     "integrations:sync_start": ADMIN,

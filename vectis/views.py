@@ -115,7 +115,7 @@ def account(request):
     """A user's own settings: the display time zone and their password (never role or email)."""
     changing_password = request.method == "POST" and "old_password" in request.POST
     form = OwnTimeZoneForm(None if changing_password else request.POST or None,
-                           initial={"time_zone": request.user.time_zone})
+                           initial={"time_zone": request.user.time_zone}, current=request.user.time_zone)
     password_form = PasswordChangeForm(request.user, request.POST if changing_password else None)
     if changing_password and password_form.is_valid():
         services.user_password_change_own(user=request.user, password=password_form.cleaned_data["new_password1"],

@@ -181,7 +181,7 @@ class GraphClient:
             allowed_upn = self.check_mailbox(mailbox)  # one read of the allow-list per page
             key = named.group(1).strip().lower()
             if (key if "@" in key else self._mailbox_ids.get(key)) != allowed_upn:
-                raise errors.MailboxNotAllowed(named.group(1))
+                raise errors.MailboxNotAllowed(named.group(1), for_mailbox=allowed_upn)
 
     # ------------------------------------------------------------ plumbing
 

@@ -15,6 +15,8 @@ class GraphError(Exception):
 
     # A short sentence shown before Graph's own message; subclasses override.
     summary = "Microsoft Graph returned an error"
+    # What the admin can do about it, shown after the error on the Integrations page.
+    advice = "Press Resync on this mailbox; if it fails again, give Microsoft support the request id above."
 
     def __init__(
         self,
@@ -96,6 +98,7 @@ class AuthenticationError(GraphError):
         "invalid_token": "Microsoft Graph rejected the access token",
         "other": "Entra ID refused to issue a token",
     }
+    advice = "Open Configure, paste a new client secret Value (Entra ID → Certificates & secrets), press Test, then Save."
 
     def __init__(self, *args, reason: str = "other", **kwargs):
         self.reason = reason if reason in self.REASONS else "other"
@@ -122,9 +125,14 @@ class TenantNotFoundError(GraphError):
             return "The tenant id is not a valid Directory (tenant) ID"
         return "The tenant id does not resolve; paste the Directory (tenant) ID"
 
+    advice = "Open Configure and paste the Directory (tenant) ID from the app registration's Overview page."
+
 
 class PermissionDeniedError(GraphError):
     """403: the app lacks a permission (missing_permission when known)."""
+
+    advice = ("Grant the permission in Entra ID → App registrations → API permissions, press "
+              "\"Grant admin consent\", then Test on Configure.")
 
     def __init__(self, *args, missing_permission: str | None = None, **kwargs):
         self.missing_permission = missing_permission
@@ -144,6 +152,7 @@ class LicenceRequiredError(PermissionDeniedError):
     """403 Authentication_RequestFromNonPremiumTenantOrB2CTenant: needs Entra ID P1/P2."""
 
     summary = "This report needs an Entra ID P1 or P2 licence in the tenant"
+    advice = "Nothing to do unless you add Entra ID P1/P2: posture falls back to per-user methods."
 
 
 class NotFoundError(GraphError):
@@ -161,6 +170,8 @@ class MailboxNotFoundError(NotFoundError, MailboxUnavailableError):
         "The mailbox does not exist or is not an Exchange Online mailbox "
         "(unlicensed, guest, soft-deleted or on-premises)"
     )
+    advice = ("Check the address on Configure → Technician Mailboxes and that the user has an Exchange Online "
+              "licence; remove the mailbox from the list if it is not a technician's.")
 
 
 class MailboxBlockedError(PermissionDeniedError, MailboxUnavailableError):
@@ -168,18 +179,22 @@ class MailboxBlockedError(PermissionDeniedError, MailboxUnavailableError):
     application access policy (RBAC for Applications) excludes this mailbox."""
 
     summary = "An Exchange application access policy blocks this mailbox"
+    advice = ("Add this mailbox to the mail-enabled security group of the Exchange application access policy "
+              "(Test-ApplicationAccessPolicy shows it), or remove it from the list.")
 
 
 class SyncStateExpiredError(GraphError):
     """410, or syncStateNotFound / resyncRequired: restart the folder's delta."""
 
     summary = "The delta sync state expired; a full resync is needed"
+    advice = "Press Resync on this mailbox (the next run also restarts it by itself)."
 
 
 class ThrottledError(GraphError):
     """Still throttled (429/503/504) after the client's retries; retry_after in seconds."""
 
     summary = "Microsoft Graph is throttling requests"
+    advice = "Nothing to do: the next scheduled run tries again."
 
     def __init__(self, *args, retry_after: float | None = None, **kwargs):
         self.retry_after = retry_after
@@ -188,10 +203,12 @@ class ThrottledError(GraphError):
 
 class TransientError(GraphError):
     summary = "Microsoft Graph had a temporary server error"
+    advice = "Nothing to do: the next scheduled run tries again."
 
 
 class NetworkError(GraphError):
     summary = "Could not reach Microsoft (network error or timeout)"
+    advice = "Check that the server reaches login.microsoftonline.com and graph.microsoft.com; the next run tries again."
 
 
 class MalformedResponseError(GraphError):
@@ -199,12 +216,21 @@ class MalformedResponseError(GraphError):
 
 
 class MailboxNotAllowed(GraphError):
-    """Refused before any request: the mailbox is not on the Technician Mailboxes list."""
+    """Refused before any request: the mailbox is not on the Technician Mailboxes list.
 
-    def __init__(self, mailbox: str):
+    for_mailbox: the allowed mailbox the call was for, when a link Graph gave
+    for it names another mailbox (often by a user id the admin cannot place)."""
+
+    advice = "Press Resync on this mailbox: it looks the mailbox up again and starts its folders afresh."
+
+    def __init__(self, mailbox: str, *, for_mailbox: str | None = None):
         self.mailbox = mailbox
+        self.for_mailbox = for_mailbox
         super().__init__()
 
     @property
     def summary(self) -> str:  # type: ignore[override]
+        if self.for_mailbox:
+            return (f"A link Microsoft Graph returned for {self.for_mailbox} names another mailbox "
+                    f"({self.mailbox!r}, not on the Technician Mailboxes list); no request was sent")
         return f"Mailbox {self.mailbox!r} is not on the Technician Mailboxes list; no request was sent"

@@ -148,6 +148,12 @@ def latest_posture_run() -> PostureRun | None:
     return PostureRun.objects.order_by("-started_at", "-id").first()
 
 
+def latest_finished_posture_run() -> PostureRun | None:
+    """The most recent run that ended with data or an error (not running, skipped or interrupted)."""
+    finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
+    return PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
+
+
 def _finish(run, client):
     counters = client.counters
     run.graph_requests = counters.total_requests
@@ -316,6 +322,8 @@ def _provenance(client, collected, run, started, finished):
     return {
         "tenant_id": client.tenant_id,
         "tenant_name": tenant_name,
+        # Whose tenant: the MSP's own (the one connection); packs say so, so nobody takes it for the customer's.
+        "tenant_owner": "msp",
         "app_id": client.client_id,
         "graph_base_url": client.graph_base_url,
         "api_version": client.graph_base_url.rstrip("/").rsplit("/", 1)[-1],

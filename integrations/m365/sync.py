@@ -27,6 +27,7 @@ from .mail_sync import FOLDERS, folder_round
 logger = logging.getLogger(__name__)
 
 REASONS = ("schedule", "manual", "initial", "command")
+FOLDER_LABELS = {"inbox": "Inbox", "sentitems": "Sent items", "calendar": "Calendar"}
 PROGRESS_FIELDS = [
     "seen", "kept", "dropped", "removed", "full", "capped", "listed", "graph_requests", "retries", "throttled_seconds",
 ]
@@ -147,7 +148,8 @@ def _folder_run(*, client, state, folder, ctx, claim, full, resolve):
             MailboxState.objects.filter(pk=state.pk).update(**{f"{folder}_delta_link": link})
         run.outcome = SyncRun.Outcome.SUCCESS
     except errors.GraphError as exc:
-        run.outcome, run.error, run.request_id = SyncRun.Outcome.FAILED, str(exc)[:4000], (exc.request_id or "")[:64]
+        run.outcome, run.request_id = SyncRun.Outcome.FAILED, (exc.request_id or "")[:64]
+        run.error = f"{exc}. What to do: {exc.advice}"[:4000]
         error = exc
     except ClaimLost:
         run.outcome, run.error = SyncRun.Outcome.FAILED, "Stopped: another run took over this mailbox, or it was removed."
@@ -180,7 +182,7 @@ def _record_outcome(*, connection, upn, runs, started, credentials_failed):
     if failed is None and runs:
         update.update(last_success_at=now, last_error="")
     elif failed is not None:
-        update.update(last_error=f"{failed.folder}: {failed.error}"[:4000], last_error_at=now)
+        update.update(last_error=_mailbox_error_text(upn, failed)[:4000], last_error_at=now)
     MailboxState.objects.filter(upn=upn).update(**update)
     if credentials_failed:
         M365Connection.objects.filter(pk=connection.pk).update(last_error=failed.error, last_error_at=now)
@@ -188,6 +190,18 @@ def _record_outcome(*, connection, upn, runs, started, credentials_failed):
         # A sync that worked clears an earlier sync's credential error (not a newer one).
         earlier = M365Connection.objects.filter(pk=connection.pk, last_error_at__lt=started).exclude(last_error="")
         earlier.update(last_error="")
+
+
+def _mailbox_error_text(upn, failed):
+    """The mailbox's error as the admin reads it: which mailbox and folder, what
+    went wrong and what to do, and which folders this run therefore left unread."""
+    order = [*FOLDERS, "calendar"]
+    left = [FOLDER_LABELS[f] for f in order[order.index(failed.folder) + 1:]] if failed.folder in order else []
+    text = f"{upn}, {FOLDER_LABELS.get(failed.folder, failed.folder)}: {failed.error}"
+    if left:
+        text += (f" {' and '.join(left)} {'was' if len(left) == 1 else 'were'} not synced this run "
+                 f"(they are read after {FOLDER_LABELS[failed.folder]}); the next run tries all again.")
+    return text
 
 
 def _summary(upn, runs, *, full, reason):

@@ -35,6 +35,9 @@ LAUNCH_ARGS = [
 ]
 # What the page may take before an expectation gives up. Generous: CI machines are slow.
 TIMEOUT_MS = 15_000
+# The two screens every main page is checked and photographed on.
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 # The demo's customer names, so the screenshots read like the product.
 CUSTOMER_NAMES = {
@@ -176,9 +179,11 @@ def visit(chromium, live_server, screenshots):
     """visit("tess") -> a Visit in a fresh browser context (one per person)."""
     contexts = []
 
-    def open_visit(label):
+    def open_visit(label, *, viewport=None, timezone_id="UTC"):
+        phone = viewport == PHONE
         context = chromium.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC",
+            accept_downloads=True, viewport=viewport or {"width": 1280, "height": 900}, locale="en-GB",
+            timezone_id=timezone_id, is_mobile=phone, has_touch=phone, device_scale_factor=2 if phone else 1,
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

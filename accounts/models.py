@@ -32,6 +32,8 @@ class User(AbstractUser):
     REQUIRED_FIELDS = ["work_email"]
 
     class Meta:
+        # The table keeps the name it had when the model lived in the project package.
+        db_table = "vectis_user"
         ordering = ["username"]
 
     @property

@@ -1,20 +1,14 @@
 from django.contrib import messages
-from django.contrib.auth import login as auth_login
-from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.paginator import Paginator
-from django.db import connection
-from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.log import audit_log, client_ip
-
-from . import login_throttle, services
+from . import services
 from .access import public, require_role
 from .forms import AdminPasswordSetForm, OwnTimeZoneForm, UserCreateForm, UserEditForm
 from .models import Role, User
@@ -31,82 +25,18 @@ def login_view(request):
     form = AuthenticationForm(request, data=request.POST or None)
     refused = False
     if request.method == "POST":
-        user, refused = login_attempt(request, form)
+        user, refused = services.login_attempt(request, form)
         if user is not None:
             return redirect(next_url or "customers:list")
     # A locked or refused sign-in reads exactly like a wrong password.
     return render(request, "registration/login.html", {"form": form, "next": next_url, "refused": refused})
 
 
-def login_attempt(request, form):
-    """Check the throttles, then the password; count and audit failures.
-
-    Returns (signed-in user or None, refused): refused means the password was
-    never checked (throttled or impossible name), so the form has no errors."""
-    raw = request.POST.get("username", "")
-    address = client_ip(request)
-    if not login_throttle.username_acceptable(raw):
-        # No account can have this name (NUL, control characters, over-long):
-        # refused before auditing, but it still counts against the address.
-        login_throttle.address_failure_record(address=address)
-        return None, True
-    if login_throttle.address_locked(address=address):
-        return None, True
-    username = login_throttle.username_canonical(raw)
-    account = User.objects.filter(username__iexact=username).only("pk").first()
-    account_id = account.pk if account else None
-    if login_throttle.login_locked(username=username, user_id=account_id):
-        login_throttle.login_failure_record(username=username, user_id=account_id, address=address)
-        return None, True
-    if form.is_valid():
-        user = form.get_user()
-        failures = login_throttle.login_failure_count(username=username, user_id=user.pk)
-        auth_login(request, user)
-        login_throttle.login_failures_clear(username=username, user_id=user.pk)
-        audit_log(actor=user, action="auth.login", target=user, request=request,
-                  details={"failures_before": failures} if failures else None)
-        return user, False
-    login_failure_audit(request, username=username, typed=raw, account=account, address=address)
-    return None, False
-
-
-def login_failure_audit(request, *, username, typed, account, address):
-    """One audit row for the first failure of a window, one when the name is locked,
-    one when the address is: repeated guessing cannot flood the log."""
-    count = login_throttle.login_failure_record(username=username, user_id=account.pk if account else None, address=address)
-    details = {"username": username, "count": count, "window_minutes": login_throttle.WINDOW_SECONDS // 60}
-    if typed.strip() != username:
-        details["typed"] = typed.strip()
-    if count == 1:
-        audit_log(actor=None, action="auth.login_failed", target=account, request=request, details=details)
-    elif count == login_throttle.MAX_FAILURES:
-        audit_log(actor=None, action="auth.login_locked", target=account, request=request, details=details)
-    if login_throttle.address_locked(address=address) and not login_throttle.address_lock_reported(address=address):
-        audit_log(actor=None, action="auth.address_throttled", request=request,
-                  details={"failures": login_throttle.ADDRESS_MAX_FAILURES,
-                           "window_minutes": login_throttle.WINDOW_SECONDS // 60})
-
-
 @public
 @require_POST
 def logout_view(request):
-    if request.user.is_authenticated:
-        audit_log(actor=request.user, action="auth.logout", target=request.user, request=request)
-    auth_logout(request)
+    services.logout(request)
     return redirect("login")
-
-
-@public
-def healthz(request):
-    """For the load balancer and compose health checks: the database answers."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
-
-@require_role()
-def home(request):
-    return redirect("customers:list")
 
 
 @require_role()

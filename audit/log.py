@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from accounts.audit_hook import client_ip
+
 from .chain import chain_link, chain_lock_and_head, details_canonical, text_storable
 from .models import AuditEvent
 
@@ -22,12 +24,6 @@ def _check_details(details, path="details"):
     elif isinstance(details, (list, tuple)):
         for index, value in enumerate(details):
             _check_details(value, f"{path}[{index}]")
-
-
-def client_ip(request):
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 @dataclass

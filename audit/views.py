@@ -7,9 +7,9 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from vectis.access import require_role
-from vectis.csvsafe import csv_line_writer
-from vectis.models import Role, User
+from accounts.access import require_role
+from accounts.csvsafe import csv_line_writer
+from accounts.models import Role, User
 
 from .chain import chain_verify
 from .log import audit_log

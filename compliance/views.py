@@ -14,9 +14,9 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import require_role
 from audit.log import audit_log
 from security.models import PostureSnapshot
-from vectis.access import require_role
 
 from .controls import framework_by_key
 from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read

@@ -13,8 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.text import single_line_name_validate
 from audit.log import AuditEntry, audit_log, audit_log_many
-from vectis.text import single_line_name_validate
 
 from .domains import domain_candidates
 from .forms import NOTES_MAX_LENGTH, split_domains

@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import require_role
+from accounts.models import Role
 from audit.log import audit_log
-from vectis.access import require_role
-from vectis.models import Role
 
 from . import csv_import, selectors, services
 from .forms import ContactForm, CsvImportForm, CustomerForm

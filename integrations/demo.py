@@ -4,9 +4,9 @@ newcomer sees every feature after signing in, with no other step."""
 from django.conf import settings
 from django.db import transaction
 
+from accounts.models import Role, User
 from customers.models import Contact, CustomerDomain
 from customers.services import customer_create
-from vectis.models import Role, User
 
 from .connection import connection_save
 

@@ -7,9 +7,9 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import require_role
+from accounts.models import Role
 from audit.log import audit_log
-from vectis.access import require_role
-from vectis.models import Role
 
 from . import tasks
 from .connection import admin_own_domains, connection_get, connection_record_test, connection_save

@@ -10,11 +10,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from accounts.access import require_role
+from accounts.csvsafe import csv_line_writer
+from accounts.models import Role
 from audit.log import audit_log
 from customers.models import Customer
-from vectis.access import require_role
-from vectis.csvsafe import csv_line_writer
-from vectis.models import Role
 
 from . import rollup, selectors
 from .exceptions import EXCEPTION_RULE, mfa_exception_create, mfa_exception_revoke

@@ -3,7 +3,7 @@ import logging
 import pytest
 from django.test.utils import override_settings
 
-from vectis.models import Role
+from accounts.models import Role
 
 from .factories import make_user
 from .traces import cache_keys_clear

@@ -11,6 +11,7 @@ then asks the hub and the body endpoint as Jane (a member) would.
 import pytest
 from django.urls import reverse
 
+from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, CustomerDomain, Event, EventHolder, Message, MessageHolder, OwnDomain
 from customers.selectors import customer_events, customer_messages, events_visible, messages_visible
@@ -18,7 +19,6 @@ from integrations.connection import connection_get, connection_record_test
 from integrations.diagnostics import connection_test
 from integrations.simulator import DEMO_CLIENT_SECRET
 from integrations.simulator.hostile import ATTACKER, COLLISION_MEETING, COLLISION_SUBJECT
-from vectis.models import Role
 
 from .factories import make_user
 

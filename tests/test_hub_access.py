@@ -7,11 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, Event, Message
 from customers.selectors import customer_messages
 from integrations.simulator import SENTINEL_PREFIX, address_at
-from vectis.models import Role
 
 from .factories import make_user
 from .traces import assert_left_no_trace

@@ -3,7 +3,7 @@ and the warnings every admin page shows."""
 
 from django.conf import settings
 
-from .models import Role
+from accounts.models import Role
 
 
 def navigation(request):

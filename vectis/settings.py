@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "vectis",
+    "accounts",
     "audit",
     "customers",
     "integrations",
@@ -135,12 +136,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "vectis.access.UserTimeZoneMiddleware",
+    "accounts.access.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "vectis.urls"
 WSGI_APPLICATION = "vectis.wsgi.application"
-AUTH_USER_MODEL = "vectis.User"
+AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"

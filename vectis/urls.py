@@ -1,12 +1,14 @@
 from django.urls import include, path
 
-from . import views
+from accounts import views
+
+from . import pages
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", pages.home, name="home"),
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", pages.healthz, name="healthz"),
     path("account/", views.account, name="account"),
     path("admin/users/", views.user_list, name="users"),
     path("admin/users/<int:user_id>/", views.user_edit, name="user_edit"),

@@ -2,13 +2,19 @@
 
 import django.contrib.auth.validators
 import django.utils.timezone
-import vectis.models
+import accounts.models
 from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
 
     initial = True
+
+    # The user model moved from the project package (app label "vectis") to
+    # accounts, keeping its tables. A database where vectis.0001_initial ran
+    # counts this migration as applied and runs nothing; a fresh one creates
+    # the same tables (vectis_user, vectis_user_groups, vectis_user_user_permissions).
+    replaces = [("vectis", "0001_initial")]
 
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
@@ -36,10 +42,11 @@ class Migration(migrations.Migration):
                 ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             options={
+                'db_table': 'vectis_user',
                 'ordering': ['username'],
             },
             managers=[
-                ('objects', vectis.models.VectisUserManager()),
+                ('objects', accounts.models.VectisUserManager()),
             ],
         ),
     ]

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from vectis.models import Role
+from accounts.models import Role
 
 from ..factories import PASSWORD, make_user
 

@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
-from vectis.forms import username_validate_new
-from vectis.models import Role, User
-from vectis.services import user_create
+from accounts.forms import username_validate_new
+from accounts.models import Role, User
+from accounts.services import user_create
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ triggers reject UPDATE, DELETE and TRUNCATE, and the app's database role may
 only INSERT and SELECT here (audit.db_roles); each row also carries a hash
 chain (audit.chain) so a change made around all that, by the table's owner,
 is still found by `manage.py verify_audit`. References to users and customers are plain ids without a
-database constraint: deleting a customer must not touch its audit rows.
+database constraint (a customer's name is copied in): deleting a customer must not touch its audit rows.
 """
 
 from django.conf import settings
@@ -29,6 +29,9 @@ class AuditEvent(models.Model):
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=255, blank=True)
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # The customer's name when the row was written: audit never reads the
+    # customers table (it sits below customers), and the name outlives a deletion.
+    customer_name = models.CharField(max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)

@@ -3,6 +3,7 @@ import json
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,11 +28,9 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from customers.models import Customer
-
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
         self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in sorted(actions)]
-        self.fields["customer"].widget.choices = [("", "Any customer")] + list(Customer.objects.values_list("id", "name"))
+        self.fields["customer"].widget.choices = [("", "Any customer")] + audit_customers()
 
     # Dates outside these years are clamped: the log holds nothing there, and
     # the day after 9999-12-31 (or a zone offset at the edges) does not exist.
@@ -85,13 +84,17 @@ def audit_list(request):
                                                "chain": chain_verify(AuditEvent)})
 
 
-def _label_page(page):
-    """Customer names (one query for the page; deleted customers keep their id) and readable details."""
-    from customers.models import Customer
+def audit_customers():
+    """(id, name) of every customer the log names, by the newest name each row stored, sorted by name."""
+    newest = AuditEvent.objects.exclude(customer_name="").order_by().values("customer_id").annotate(newest=Max("id"))
+    rows = AuditEvent.objects.filter(id__in=newest.values("newest")).values_list("customer_id", "customer_name")
+    return sorted(rows, key=lambda row: (row[1].casefold(), row[0]))
 
-    names = dict(Customer.objects.filter(pk__in={e.customer_id for e in page if e.customer_id}).values_list("pk", "name"))
+
+def _label_page(page):
+    """Each row's customer by the name it stored (older rows: by id) and readable details."""
     for event in page:
-        event.customer_label = names.get(event.customer_id, f"#{event.customer_id} (deleted)") if event.customer_id else ""
+        event.customer_label = (event.customer_name or f"#{event.customer_id}") if event.customer_id else ""
         event.detail_items = [(key, value if isinstance(value, str) else _json(value)) for key, value in event.details.items()]
 
 

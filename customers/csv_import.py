@@ -224,9 +224,9 @@ def _import_audit_entries(actor, creates, updates, domains):
         customer = row.customer
         details = {"name": customer.name, "domains_added": added.get(customer.pk, []), "source": "csv_import"}
         if id(row) in created:
-            entries.append(AuditEntry("customer.create", actor, customer, customer_id=customer.pk, details=details))
+            entries.append(AuditEntry("customer.create", actor, customer, customer=customer, details=details))
         else:
             if row.notes is not None:
                 details["notes"] = "changed"
-            entries.append(AuditEntry("customer.update", actor, customer, customer_id=customer.pk, details=details))
+            entries.append(AuditEntry("customer.update", actor, customer, customer=customer, details=details))
     return entries

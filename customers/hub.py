@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from . import hub_registry
 from .domains import DomainIndex, address_normalise
 from .selectors import (
     copies_visible,
@@ -114,6 +115,6 @@ def hub_sections(request, customer, *, domains, contacts):
         sections["latest_message"] = page.object_list[0]
     else:
         sections["latest_message"] = customer_latest_message(request.user, customer)
-    from security.selectors import posture_for_hub  # composition point: never imported at module level
-    sections.update(posture_for_hub(customer))
+    for section in hub_registry.sections():
+        sections.update(section(customer))
     return sections

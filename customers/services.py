@@ -74,7 +74,7 @@ def domain_validate_for_customer(raw, *, customer=None, known=None):
 @transaction.atomic
 def customer_create(*, actor, name, notes="", domains=(), request=None):
     customer = Customer.objects.create(name=name.strip(), notes=notes)
-    audit_log(actor=actor, action="customer.create", target=customer, customer_id=customer.pk,
+    audit_log(actor=actor, action="customer.create", target=customer, customer=customer,
               details={"name": customer.name}, request=request)
     for domain in domains:
         domain_add(actor=actor, customer=customer, domain=domain, request=request)
@@ -91,7 +91,7 @@ def customer_update(*, actor, customer, name, notes, request=None):
     customer.name, customer.notes = name.strip(), notes
     customer.save()
     if changed:
-        audit_log(actor=actor, action="customer.update", target=customer, customer_id=customer.pk,
+        audit_log(actor=actor, action="customer.update", target=customer, customer=customer,
                   details=changed, request=request)
     return customer
 
@@ -99,8 +99,7 @@ def customer_update(*, actor, customer, name, notes, request=None):
 @transaction.atomic
 def customer_delete(*, actor, customer, request=None):
     details = {"name": customer.name, "domains": list(customer.domains.values_list("domain", flat=True))}
-    customer_id = customer.pk
-    audit_log(actor=actor, action="customer.delete", target=customer, customer_id=customer_id,
+    audit_log(actor=actor, action="customer.delete", target=customer, customer=customer,
               details=details, request=request)
     customer.delete()
     # Its links went with it (cascade): re-check what is now linked to no customer.
@@ -110,7 +109,7 @@ def customer_delete(*, actor, customer, request=None):
 def domain_add(*, actor, customer, domain, request=None):
     """Add an already-validated, normalised domain."""
     row = CustomerDomain.objects.create(customer=customer, domain=domain)
-    audit_log(actor=actor, action="domain.add", target=row, customer_id=customer.pk,
+    audit_log(actor=actor, action="domain.add", target=row, customer=customer,
               details={"domain": domain, "customer": customer.name}, request=request)
     return row
 
@@ -118,7 +117,7 @@ def domain_add(*, actor, customer, domain, request=None):
 @transaction.atomic
 def domain_remove(*, actor, domain_row, request=None):
     customer = domain_row.customer
-    audit_log(actor=actor, action="domain.remove", target=domain_row, customer_id=customer.pk,
+    audit_log(actor=actor, action="domain.remove", target=domain_row, customer=customer,
               details={"domain": domain_row.domain, "customer": customer.name}, request=request)
     domain_row.delete()
     _forget_unmatched(customer_ids=(customer.pk,))
@@ -126,7 +125,7 @@ def domain_remove(*, actor, domain_row, request=None):
 
 def contact_add(*, actor, customer, name, email, request=None):
     contact = Contact.objects.create(customer=customer, name=name.strip(), email=address_normalise(email))
-    audit_log(actor=actor, action="contact.add", target=contact, customer_id=customer.pk,
+    audit_log(actor=actor, action="contact.add", target=contact, customer=customer,
               details={"email": contact.email}, request=request)
     return contact
 
@@ -134,7 +133,7 @@ def contact_add(*, actor, customer, name, email, request=None):
 @transaction.atomic
 def contact_remove(*, actor, contact, request=None):
     customer_id = contact.customer_id
-    audit_log(actor=actor, action="contact.remove", target=contact, customer_id=customer_id,
+    audit_log(actor=actor, action="contact.remove", target=contact, customer=contact.customer,
               details={"email": contact.email}, request=request)
     contact.delete()
     # An event kept only because this contact attended no longer touches the customer.

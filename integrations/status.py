@@ -6,10 +6,12 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from security.models import PostureRun
+
 from .claims import claim_stale_after
 from .connection import connection_get
 from .m365.posture_sync import posture_in_progress
-from .models import MailboxState, PostureRun, SyncRun
+from .models import MailboxState, SyncRun
 
 FOLDERS = ("inbox", "sentitems", "calendar")
 MAIL_FOLDER_LABELS = {"inbox": "Inbox", "sentitems": "Sent items"}

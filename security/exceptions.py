@@ -41,7 +41,7 @@ def mfa_exception_create(*, actor, customer, graph_id, upn, kind, reason, owner,
         approver=approver, expires_on=expires_on, compensating_control=compensating_control,
         created_by=actor.get_username() if actor is not None else "",
     )
-    audit_log(actor=actor, action="mfa_exception.create", target=exception, customer_id=customer.pk,
+    audit_log(actor=actor, action="mfa_exception.create", target=exception, customer=customer,
               details=_details(exception), request=request)
     return exception
 
@@ -53,7 +53,7 @@ def mfa_exception_revoke(*, actor, exception, request=None):
     exception.revoked_at = timezone.now()
     exception.revoked_by = actor.get_username() if actor is not None else ""
     exception.save(update_fields=["revoked_at", "revoked_by"])
-    audit_log(actor=actor, action="mfa_exception.revoke", target=exception, customer_id=exception.customer_id,
+    audit_log(actor=actor, action="mfa_exception.revoke", target=exception, customer=exception.customer,
               details=_details(exception), request=request)
     return exception
 

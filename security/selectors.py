@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
-from .models import PostureSnapshot
+from .models import PostureRun, PostureSnapshot
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .privileged import PRIVILEGED_ROLES, role_label
 from .signals import signal_list
@@ -30,6 +30,11 @@ MODE_LABELS = {
     MODE_ENFORCEMENT: "Enforcement read: Conditional Access, Security Defaults and per-user MFA",
     "registration_only": "Registration only",
 }
+
+
+def latest_posture_run() -> PostureRun | None:
+    """The most recent posture run, for the pages that show the last outcome."""
+    return PostureRun.objects.order_by("-started_at", "-id").first()
 
 
 def enforcement_mode(metrics, provenance):

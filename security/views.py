@@ -48,18 +48,10 @@ def _figure_cells(metrics):
 USERS_PAGE_SIZE = 50
 
 
-def _latest_posture_run():
-    # security never imports integrations at module level (dependencies point
-    # the other way); the view layer may ask the connector for its last run.
-    from integrations.m365.posture_sync import latest_posture_run
-
-    return latest_posture_run()
-
-
 @require_role()
 @require_GET
 def security_rollup(request):
-    run = _latest_posture_run()
+    run = selectors.latest_posture_run()
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
                          last_run=run)
     page = Paginator(data["rows"], ROLLUP_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -101,7 +93,7 @@ def _mode_counts(rows):
 @require_GET
 def security_rollup_csv(request):
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
-                         last_run=_latest_posture_run())
+                         last_run=selectors.latest_posture_run())
     signals = data["signals"]
     rollup.rollup_details(data["rows"], signals, all_rows=True)
     audit_log(actor=request.user, action="security.export_csv", request=request,

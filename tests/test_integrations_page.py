@@ -44,7 +44,7 @@ def test_a_failing_mailbox_shows_its_error(admin_client, admin_user):
 def test_sync_button_audits_and_runs_mail_then_posture(client, admin_user, m365_connected, django_capture_on_commit_callbacks):
     """Without a broker the tasks run in-process, so the button's whole path runs here against the simulator."""
     from audit.models import AuditEvent
-    from integrations.models import PostureRun
+    from security.models import PostureRun
 
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=True):

@@ -14,10 +14,9 @@ from customers.models import CustomerDomain
 from integrations.m365.client import GraphClient
 from integrations.m365.posture_sync import posture_sync
 from integrations.m365.transport import RetryPolicy
-from integrations.models import PostureRun
 from integrations.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, serve
 from integrations.simulator.tenant import TenantSpec, build_tenant
-from security.models import DirectoryUser, PostureSnapshot
+from security.models import DirectoryUser, PostureRun, PostureSnapshot
 
 from .factories import make_customer, make_user
 

@@ -13,8 +13,8 @@ from accounts.csvsafe import csv_line_writer
 from accounts.models import Role, User
 
 from .chain import chain_verify
-from .log import audit_log
-from .models import AuditEvent
+from .models import AuditAction, AuditEvent
+from .services import audit_export_record
 
 CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", "customer_id", "ip_address", "details"]
 
@@ -29,7 +29,9 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
-        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in sorted(actions)]
+        labels = dict(AuditAction.choices)
+        self.fields["action"].choices = [("", "Any action")] + sorted(((a, labels.get(a, a)) for a in actions),
+                                                                      key=lambda choice: choice[1].casefold())
         self.fields["customer"].widget.choices = [("", "Any customer")] + audit_customers()
 
     # Dates outside these years are clamped: the log holds nothing there, and
@@ -106,9 +108,7 @@ def audit_export(request):
     # and says so in its own audit row (written before any byte is sent).
     newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     events = events.filter(id__lte=newest)
-    audit_log(actor=request.user, action="audit.export_csv", request=request,
-              details={"rows": events.count(),
-                       "filters": {k[:40]: v[:200] for k, v in list(request.GET.items())[:10] if k != "page"}})
+    audit_export_record(actor=request.user, rows=events.count(), query=request.GET, request=request)
     line = csv_line_writer()
 
     def rows():

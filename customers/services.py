@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from audit.log import audit_log
+from audit.log import AuditEntry, audit_log, audit_log_many
+from audit.models import AuditAction
 
 from .domains import DomainError, address_normalise, domain_candidates, domain_display, domain_normalise
 from .models import Contact, Customer, CustomerDomain, OwnDomain
@@ -74,7 +75,7 @@ def domain_validate_for_customer(raw, *, customer=None, known=None):
 @transaction.atomic
 def customer_create(*, actor, name, notes="", domains=(), request=None):
     customer = Customer.objects.create(name=name.strip(), notes=notes)
-    audit_log(actor=actor, action="customer.create", target=customer, customer=customer,
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_CREATE, target=customer, customer=customer,
               details={"name": customer.name}, request=request)
     for domain in domains:
         domain_add(actor=actor, customer=customer, domain=domain, request=request)
@@ -91,7 +92,7 @@ def customer_update(*, actor, customer, name, notes, request=None):
     customer.name, customer.notes = name.strip(), notes
     customer.save()
     if changed:
-        audit_log(actor=actor, action="customer.update", target=customer, customer=customer,
+        audit_log(actor=actor, action=AuditAction.CUSTOMER_UPDATE, target=customer, customer=customer,
                   details=changed, request=request)
     return customer
 
@@ -99,7 +100,7 @@ def customer_update(*, actor, customer, name, notes, request=None):
 @transaction.atomic
 def customer_delete(*, actor, customer, request=None):
     details = {"name": customer.name, "domains": list(customer.domains.values_list("domain", flat=True))}
-    audit_log(actor=actor, action="customer.delete", target=customer, customer=customer,
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_DELETE, target=customer, customer=customer,
               details=details, request=request)
     customer.delete()
     # Its links went with it (cascade): re-check what is now linked to no customer.
@@ -109,7 +110,7 @@ def customer_delete(*, actor, customer, request=None):
 def domain_add(*, actor, customer, domain, request=None):
     """Add an already-validated, normalised domain."""
     row = CustomerDomain.objects.create(customer=customer, domain=domain)
-    audit_log(actor=actor, action="domain.add", target=row, customer=customer,
+    audit_log(actor=actor, action=AuditAction.DOMAIN_ADD, target=row, customer=customer,
               details={"domain": domain, "customer": customer.name}, request=request)
     return row
 
@@ -117,7 +118,7 @@ def domain_add(*, actor, customer, domain, request=None):
 @transaction.atomic
 def domain_remove(*, actor, domain_row, request=None):
     customer = domain_row.customer
-    audit_log(actor=actor, action="domain.remove", target=domain_row, customer=customer,
+    audit_log(actor=actor, action=AuditAction.DOMAIN_REMOVE, target=domain_row, customer=customer,
               details={"domain": domain_row.domain, "customer": customer.name}, request=request)
     domain_row.delete()
     _forget_unmatched(customer_ids=(customer.pk,))
@@ -125,7 +126,7 @@ def domain_remove(*, actor, domain_row, request=None):
 
 def contact_add(*, actor, customer, name, email, request=None):
     contact = Contact.objects.create(customer=customer, name=name.strip(), email=address_normalise(email))
-    audit_log(actor=actor, action="contact.add", target=contact, customer=customer,
+    audit_log(actor=actor, action=AuditAction.CONTACT_ADD, target=contact, customer=customer,
               details={"email": contact.email}, request=request)
     return contact
 
@@ -133,7 +134,7 @@ def contact_add(*, actor, customer, name, email, request=None):
 @transaction.atomic
 def contact_remove(*, actor, contact, request=None):
     customer_id = contact.customer_id
-    audit_log(actor=actor, action="contact.remove", target=contact, customer=contact.customer,
+    audit_log(actor=actor, action=AuditAction.CONTACT_REMOVE, target=contact, customer=contact.customer,
               details={"email": contact.email}, request=request)
     contact.delete()
     # An event kept only because this contact attended no longer touches the customer.
@@ -146,3 +147,30 @@ def _forget_unmatched(*, customer_ids):
     from . import retention
 
     retention.communications_forget_unmatched(customer_ids=customer_ids)
+
+
+def customers_import_record(*, actor, plan, creates, updates, domains, request=None):
+    """The CSV import's audit rows (csv_import.import_apply writes the data in
+    bulk): one per customer created or updated, then one for the whole file."""
+    audit_log_many(_import_audit_entries(actor, creates, updates, domains), request=request)
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_IMPORT, request=request,
+              details={"created": plan.count("create"), "updated": plan.count("update"),
+                       "unchanged": plan.count("unchanged")})
+
+
+def _import_audit_entries(actor, creates, updates, domains):
+    """One audit row per customer the import touched, naming the domains it added."""
+    added = {}
+    for row in domains:
+        added.setdefault(row.customer_id, []).append(row.domain)
+    entries, created = [], {id(row) for row in creates}
+    for row in creates + updates:
+        customer = row.customer
+        details = {"name": customer.name, "domains_added": added.get(customer.pk, []), "source": "csv_import"}
+        if id(row) in created:
+            entries.append(AuditEntry(AuditAction.CUSTOMER_CREATE, actor, customer, customer=customer, details=details))
+        else:
+            if row.notes is not None:
+                details["notes"] = "changed"
+            entries.append(AuditEntry(AuditAction.CUSTOMER_UPDATE, actor, customer, customer=customer, details=details))
+    return entries

@@ -8,7 +8,7 @@ from accounts.models import Role, User
 from customers.models import Contact, CustomerDomain
 from customers.services import customer_create
 
-from .connection import connection_save
+from .services import connection_save
 
 DEMO_PASSWORD = "vectis-demo-password"
 # The demo's last technician runs a busy helpdesk inbox: past Graph's

@@ -1,23 +1,20 @@
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import require_role
 from accounts.models import Role
-from audit.log import audit_log
 
-from . import tasks
-from .connection import admin_own_domains, connection_get, connection_record_test, connection_save
+from .connection import admin_own_domains, connection_get, connection_record_test
 from .diagnostics import TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
-from .m365.posture_sync import posture_in_progress
+from .services import connection_save, connection_test_record
 from .status import integrations_status
+from .sync_services import mailbox_resync_start, posture_sync_start_action, sync_start_action
 
 
 @require_role(Role.ADMIN)
@@ -73,11 +70,7 @@ def _run_test(request, connection, data):
     secret = data["client_secret"] or secrets.decrypt(connection.client_secret_encrypted)
     report = connection_test(tenant_id=data["tenant_id"], client_id=data["client_id"], client_secret=secret,
                              mailboxes=data["mailboxes"])
-    audit_log(actor=request.user, action="m365.test", request=request, target=connection,
-              details={"ok": report.ok, "headline": report.headline, "request_id": report.request_id,
-                       "tenant_id": data["tenant_id"], "client_id": data["client_id"],
-                       "missing_permissions": report.missing,
-                       "mailboxes": {m.upn: m.status for m in report.mailboxes}})
+    connection_test_record(actor=request.user, connection=connection, data=data, report=report, request=request)
     saved_values = connection is not None and (connection.tenant_id, connection.client_id, list(connection.mailboxes)) == (
         data["tenant_id"], data["client_id"], data["mailboxes"]) and not data["client_secret"]
     if saved_values:
@@ -120,34 +113,13 @@ def sync_start(request):
     connection = connection_get()
     if connection is None:
         raise Http404("Microsoft 365 is not configured")
-    initial = connection.initial_sync_requested_at is None
-    connection.initial_sync_requested_at = timezone.now()
-    connection.save(update_fields=["initial_sync_requested_at", "updated_at"])
-    audit_log(actor=request.user, action="m365.sync_start", target=connection, request=request,
-              details={"initial": initial, "mailboxes": list(connection.mailboxes)})
-    transaction.on_commit(lambda: tasks.sync_all_mailboxes.delay(full=False, reason="initial" if initial else "manual"))
-    busy = _posture_start()
+    busy = sync_start_action(actor=request.user, connection=connection, request=request)
     if busy:
         messages.success(request, "Sync started: mail and calendars for each technician mailbox.")
         messages.warning(request, busy)
     else:
         messages.success(request, "Sync started: mail and calendars for each technician mailbox, then the security posture.")
     return redirect("integrations:index")
-
-
-def _posture_start():
-    """Queue a posture collection. When one is in progress, say so instead
-    (since when, and when a dead one is taken over) and queue the request for
-    that moment, so a dead run is taken over without anyone pressing again."""
-    running = posture_in_progress()
-    if running is None:
-        transaction.on_commit(lambda: tasks.sync_posture.delay())
-        return ""
-    countdown = running["takeover_in"] + 1
-    transaction.on_commit(lambda: tasks.sync_posture.apply_async(countdown=countdown))
-    return (f"Security posture not started: a collection has been running since {running['since']:%Y-%m-%d %H:%M} UTC "
-            f"(last heard from at {running['heartbeat']:%H:%M:%S} UTC) and is left to finish. If its worker has stopped, "
-            f"it is taken over at {running['takeover_at']:%H:%M:%S} UTC and the collection runs then.")
 
 
 @require_role(Role.ADMIN)
@@ -157,8 +129,7 @@ def mailbox_resync(request):
     upn = request.POST.get("upn", "").strip().lower()
     if connection is None or upn not in connection.mailboxes:
         raise Http404("Not an allowed mailbox")
-    audit_log(actor=request.user, action="m365.mailbox_resync", target_type="mailbox", target_id=upn, request=request)
-    transaction.on_commit(lambda: tasks.sync_mailbox.delay(upn, full=True, reason="manual"))
+    mailbox_resync_start(actor=request.user, upn=upn, request=request)
     messages.success(request, f"Full resync of {upn} started.")
     return redirect("integrations:index")
 
@@ -169,9 +140,7 @@ def posture_sync_start(request):
     connection = connection_get()
     if connection is None:
         raise Http404("Microsoft 365 is not configured")
-    busy = _posture_start()
-    audit_log(actor=request.user, action="m365.posture_sync_start", target=connection, request=request,
-              details={"busy": bool(busy)})
+    busy = posture_sync_start_action(actor=request.user, connection=connection, request=request)
     if busy:
         messages.warning(request, busy)
     else:

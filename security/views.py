@@ -13,14 +13,14 @@ from django.views.decorators.http import require_GET
 from accounts.access import require_role
 from accounts.csvsafe import csv_line_writer
 from accounts.models import Role
-from audit.log import audit_log
 from customers.models import Customer
 
 from . import rollup, selectors
-from .exceptions import EXCEPTION_RULE, mfa_exception_create, mfa_exception_revoke
+from .exceptions import EXCEPTION_RULE
 from .forms import MfaExceptionForm
 from .models import MfaException
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
+from .services import mfa_exception_create, mfa_exception_revoke, security_export_record
 from .signals import privileged_mfa_threshold
 
 ROLLUP_PAGE_SIZE = 50
@@ -96,8 +96,8 @@ def security_rollup_csv(request):
                          last_run=selectors.latest_posture_run())
     signals = data["signals"]
     rollup.rollup_details(data["rows"], signals, all_rows=True)
-    audit_log(actor=request.user, action="security.export_csv", request=request,
-              details={"rows": len(data["rows"]), "sort": data["sort"], "order": data["order"]})
+    security_export_record(actor=request.user, rows=len(data["rows"]), sort=data["sort"], order=data["order"],
+                           request=request)
     write = csv_line_writer()
 
     def lines():

@@ -227,7 +227,7 @@ def m365_connected(graph_sim, db):
     """graph_sim plus a saved connection listing every technician mailbox and
     one customer per simulated customer domain (subdomains match through it)."""
     from customers.services import customer_create
-    from integrations.connection import connection_save
+    from integrations.services import connection_save
     from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
     spec = graph_sim.simulator.tenant.spec

@@ -159,7 +159,8 @@ def test_event_body_follows_the_same_rule(client, synced, people):
 
 
 def test_body_of_a_mailbox_removed_from_the_list_is_never_requested(client, synced, people):
-    from integrations.connection import connection_get, connection_save
+    from integrations.connection import connection_get
+    from integrations.services import connection_save
 
     admin, customer = people["admin"], busiest_customer()
     connection = connection_get()

@@ -45,7 +45,7 @@ def busy_server():
 def kit(busy_server, settings, db):
     """Like sync_kit, on the busy tenant: one customer per domain, both technicians allowed."""
     from customers.services import customer_create
-    from integrations.connection import connection_save
+    from integrations.services import connection_save
 
     busy_server.simulator.reset(tenant=True)
     settings.VECTIS_GRAPH_BASE_URL = busy_server.graph_base_url

@@ -161,7 +161,8 @@ def test_dropped_items_leave_no_row_no_cache_entry_and_no_log_line(sync_kit, all
 
 
 def test_sync_requests_only_listed_mailboxes_with_select_and_never_a_body(sync_kit):
-    from integrations.connection import connection_get, connection_save
+    from integrations.connection import connection_get
+    from integrations.services import connection_save
 
     conn = connection_get()
     listed = sync_kit.mailboxes()

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from audit.log import audit_log
 from customers import ingest
 from customers.domains import address_domain, address_normalise
 
@@ -20,6 +19,7 @@ from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow
 from ..connection import connection_get, current_mailboxes, graph_client_for
 from ..mailboxes import mailboxes_forget
 from ..models import M365Connection, MailboxState, SyncRun
+from ..services import mailbox_sync_record
 from . import errors, secrets
 from .calendar_sync import calendar_round
 from .mail_sync import FOLDERS, folder_round
@@ -101,8 +101,7 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
     _record_outcome(connection=connection, upn=upn, runs=runs, started=started,
                     credentials_failed=isinstance(error, (errors.AuthenticationError, secrets.SecretDecryptionError)))
     if reason != "schedule" or initial:
-        audit_log(actor=None, action="m365.sync", target_type="mailbox", target_id=upn,
-                  details={"actor_label": "sync", **summary})
+        mailbox_sync_record(upn=upn, summary=summary)
     return summary
 
 

@@ -2,11 +2,11 @@
 
 from django.utils import timezone
 
-from .connection import connection_get, connection_record_test, current_mailboxes, graph_client_for
-from .diagnostics import connection_test
-from .m365 import secrets
-from .m365.posture_sync import posture_sync
-from .m365.sync import mailbox_sync
+from integrations.connection import connection_get, connection_record_test, current_mailboxes, graph_client_for
+from integrations.diagnostics import connection_test
+from integrations.m365 import secrets
+from integrations.m365.posture_sync import posture_sync
+from integrations.m365.sync import mailbox_sync
 
 
 def demo_first_sync():

@@ -7,8 +7,7 @@ from django.db import transaction
 from accounts.models import Role, User
 from customers.models import Contact, CustomerDomain
 from customers.services import customer_create
-
-from .services import connection_save
+from integrations.services import connection_save
 
 DEMO_PASSWORD = "vectis-demo-password"
 # The demo's last technician runs a busy helpdesk inbox: past Graph's

@@ -1,9 +1,9 @@
 """A stand-in for Entra ID + Microsoft Graph, served over HTTPS on localhost.
 
-Pure Python (plus `cryptography` for the certificate): no Django import, so a
+Pure Python (plus `trustme` for the certificate): no Django import, so a
 test fixture, the demo launcher or a benchmark can run it directly.
 
-    from integrations.simulator import TenantSpec, build_tenant, GraphSimulator, serve
+    from graphsim import TenantSpec, build_tenant, GraphSimulator, serve
 """
 
 from .faults import FAULTS, Faults

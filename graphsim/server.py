@@ -10,7 +10,7 @@ and `serve()` to run it over HTTPS on a local port in a background thread.
     running.stop()
 
 HTTPS because MSAL only accepts https authorities; the certificate is made
-on the fly by a throwaway CA whose PEM is `ca_path`.
+on the fly by a throwaway CA (trustme) whose PEM is `ca_path`.
 
 Control endpoints (not Graph; never logged in `requests`):
     GET  /_sim/info                 tenant id, client id, technicians, domains
@@ -27,8 +27,6 @@ Control endpoints (not Graph; never logged in `requests`):
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import shutil
 import socket
@@ -44,6 +42,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from socketserver import TCPServer, ThreadingMixIn
 from urllib.parse import unquote
+
+import trustme
 
 from .entra import Entra
 from .faults import FAULTS, Faults
@@ -404,64 +404,15 @@ def request_from_environ(environ) -> SimRequest:
 
 
 def make_certificate(directory: Path, hosts=("127.0.0.1", "localhost")) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a server certificate for `hosts` signed by it.
-    Returns (ca_pem, cert_pem, key_pem). A real CA + leaf pair (not a bare
-    self-signed leaf) keeps strict X.509 verification happy."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Vectis Graph Simulator CA")])
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    names = []
-    for h in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(h)))
-        except ValueError:
-            names.append(x509.DNSName(h))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
+    """A throwaway CA and a server certificate for `hosts` signed by it
+    (trustme: a real CA + leaf pair, so strict X.509 verification passes).
+    Returns (ca_pem, cert_pem, key_pem); clients trust `ca_pem`."""
+    ca = trustme.CA(organization_name="Vectis Graph Simulator")
+    leaf = ca.issue_cert(*hosts)
     ca_path, cert_path, key_path = directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
-    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    ca.cert_pem.write_to_path(str(ca_path))
+    cert_path.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key_path))
     return ca_path, cert_path, key_path
 
 

@@ -11,7 +11,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, Event, Message
 from customers.selectors import customer_messages
-from integrations.simulator import SENTINEL_PREFIX, address_at
+from graphsim import SENTINEL_PREFIX, address_at
 
 from .factories import make_user
 from .traces import assert_left_no_trace

@@ -21,7 +21,7 @@ import msal
 import pytest
 import requests
 
-from integrations.simulator import (
+from graphsim import (
     ALL_SIX,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

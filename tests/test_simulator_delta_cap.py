@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from integrations.simulator import TenantSpec, build_tenant
+from graphsim import TenantSpec, build_tenant
 
 from .test_simulator import assert_graph_error, start
 

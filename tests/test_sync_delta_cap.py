@@ -13,10 +13,7 @@ import pytest
 from django.urls import reverse
 
 from customers.models import MessageHolder
-from integrations.m365 import errors
-from integrations.m365.client import MESSAGE_FIELDS
-from integrations.models import MailboxState, SyncRun
-from integrations.simulator import (
+from graphsim import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     SENTINEL_PREFIX,
@@ -25,6 +22,9 @@ from integrations.simulator import (
     build_tenant,
     serve,
 )
+from integrations.m365 import errors
+from integrations.m365.client import MESSAGE_FIELDS
+from integrations.models import MailboxState, SyncRun
 
 from .conftest import SyncKit
 

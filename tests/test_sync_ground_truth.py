@@ -16,8 +16,8 @@ from customers.models import (
     MessageHolder,
     MessageParticipant,
 )
+from graphsim import SENTINEL_PREFIX, address_at
 from integrations.models import MailboxState, SyncRun
-from integrations.simulator import SENTINEL_PREFIX, address_at
 from integrations.tasks import sync_mailbox
 
 from .traces import all_cache_text, all_database_text, assert_left_no_trace

@@ -124,6 +124,10 @@ INSTALLED_APPS = [
     "security",
     "compliance",
 ]
+if DEBUG:
+    # The demo (`./dev run`: run_demo, m365_simulator) is development-only;
+    # neither demo/ nor graphsim/ is in the production image.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

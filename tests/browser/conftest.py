@@ -230,10 +230,10 @@ class World:
 
     def connect(self):
         """What journey 1 does on the Configure page: save the Microsoft 365 connection, with its passed Test."""
+        from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
         from integrations.connection import connection_record_test
         from integrations.diagnostics import connection_test
         from integrations.services import connection_save
-        from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
         values = {"tenant_id": self.spec.tenant_id, "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
                   "mailboxes": self.technician_mailboxes()}

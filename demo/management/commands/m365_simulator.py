@@ -5,7 +5,7 @@
 Prints the URLs, tenant id, demo client id/secret and the CA certificate path
 to point the app at (VECTIS_GRAPH_BASE_URL, VECTIS_LOGIN_BASE_URL,
 VECTIS_GRAPH_CA_BUNDLE), then serves until Ctrl-C. A thin wrapper: everything
-lives in integrations.simulator, which does not need Django.
+lives in graphsim, which does not need Django.
 """
 
 import json
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.simulator import (
+from graphsim import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     FAULTS,

@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
-from integrations.simulator import (
+from demo.first_sync import demo_first_sync
+from demo.seed import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
+from graphsim import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     SHOWCASE_HOSTILE_DOMAIN,
@@ -50,8 +51,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")
         demo_seed(tenant=tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
         self.stdout.write("Syncing mail, calendars and security posture from the simulated tenant…")
-        from integrations.demo_sync import demo_first_sync
-
         self.stdout.write(demo_first_sync())
         self.stdout.write(self.style.SUCCESS(
             f"\nVectis demo: http://127.0.0.1:{port}/\n"

@@ -184,6 +184,9 @@ class DomainIndex:
     def __bool__(self):
         return bool(self._by_domain)
 
+    def domains(self):
+        return self._by_domain.keys()
+
     def customer_for_domain(self, domain):
         for candidate in domain_candidates(domain):
             customer_id = self._by_domain.get(candidate)

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from . import hub_registry
-from .domains import DomainIndex, address_normalise
+from .matching import customer_matcher_for
 from .selectors import (
     copies_visible,
     customer_events,
@@ -22,9 +22,8 @@ MESSAGES_PER_PAGE = 20
 
 def customer_address_rule(customer, domains, contacts):
     """A predicate: is this address one of this customer's (domain, subdomain or listed contact)?"""
-    index = DomainIndex({d.domain: customer.pk for d in domains})
-    listed = {address_normalise(c.email) for c in contacts}
-    return lambda address: address_normalise(address) in listed or index.customer_for_address(address) == customer.pk
+    matcher = customer_matcher_for(customer, domains, contacts)
+    return lambda address: matcher.customer_for_attendee(address) == customer.pk
 
 
 def _people(copies):

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from customers.communications import Direction
+from customers.matching import customer_matcher_build
 from customers.models import (
     Contact,
     Customer,
@@ -198,14 +199,13 @@ def test_the_filter_reads_the_same_participant_list_that_is_stored(db):
     forget-unmatched all read the one stored list (from, to, cc, bcc)."""
     from django.utils import timezone
 
-    from customers import ingest
     from customers.services import customer_create
     from integrations.m365 import parse
     from integrations.m365.mail_sync import message_row
     from integrations.m365.sync import SyncContext
 
     customer_create(actor=None, name="Northwind", domains=["northwind.example"])
-    ctx = SyncContext(now=timezone.now(), matcher=ingest.customer_matcher_build(),
+    ctx = SyncContext(now=timezone.now(), matcher=customer_matcher_build(),
                       own_domains=frozenset({"msp.example"}), technicians=frozenset({"jane@msp.example"}))
 
     def graph(to):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from customers import ingest
 from customers.domains import address_domain, address_normalise
+from customers.matching import CustomerMatcher, customer_matcher_build
 
 from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow
 from ..connection import connection_get, current_mailboxes, graph_client_for
@@ -37,7 +38,7 @@ class SyncContext:
     """What every page of a run needs, built once per run."""
 
     now: datetime
-    matcher: ingest.CustomerMatcher
+    matcher: CustomerMatcher
     own_domains: frozenset
     technicians: frozenset
 
@@ -107,7 +108,7 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
 
 def _context(*, now, connection):
     technicians = frozenset(address_normalise(m) for m in connection.mailboxes)
-    matcher = ingest.customer_matcher_build()
+    matcher = customer_matcher_build()
     own = set(ingest.own_domains()) | {address_domain(m) for m in technicians}
     # A domain that is also a customer's is never the MSP's own: mail from it is the customer's.
     own = {domain for domain in own if domain and not matcher.is_customer_domain(domain)}

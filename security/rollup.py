@@ -13,8 +13,8 @@ from django.db.models import OuterRef, Subquery
 
 from customers.models import Customer, CustomerDomain
 
+from .metrics import signal_average, signal_get, signal_list
 from .models import PostureSnapshot
-from .signals import signal_average, signal_get, signal_list
 
 DEFAULT_SORT = "privileged_mfa"  # worst first by default: the flagged signal
 

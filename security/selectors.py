@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
+from .metrics import signal_list
 from .models import PostureRun, PostureSnapshot
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .privileged import PRIVILEGED_ROLES, role_label
-from .signals import signal_list
 from .strength import STRENGTH_LABELS, method_name, method_strength, strength_table
 from .trend import trend_chart
 

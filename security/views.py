@@ -18,10 +18,10 @@ from customers.models import Customer
 from . import rollup, selectors
 from .exceptions import EXCEPTION_RULE
 from .forms import MfaExceptionForm
+from .metrics import privileged_mfa_threshold
 from .models import MfaException
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .services import mfa_exception_create, mfa_exception_revoke, security_export_record
-from .signals import privileged_mfa_threshold
 
 ROLLUP_PAGE_SIZE = 50
 # Numerators and denominators beside the percentages, so every figure in the CSV can be checked.

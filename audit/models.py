@@ -63,12 +63,13 @@ class AuditEvent(models.Model):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="+",
+        db_index=False,  # (actor, -at) below serves every lookup by actor
     )
     actor_label = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=255, blank=True)
-    customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    customer_id = models.BigIntegerField(null=True, blank=True)  # indexed with -at below
     # The customer's name when the row was written: audit never reads the
     # customers table (it sits below customers), and the name outlives a deletion.
     customer_name = models.CharField(max_length=200, blank=True)

@@ -31,6 +31,12 @@ class M365Connection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            # One tenant per install: a unique index on a constant admits one row.
+            models.UniqueConstraint(models.Value(1), name="integrations_one_m365_connection"),
+        ]
+
     def __str__(self):
         return f"Microsoft 365 tenant {self.tenant_id}"
 

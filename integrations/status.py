@@ -7,6 +7,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from security.models import PostureRun
+from security.selectors import latest_posture_run
 
 from .claims import claim_stale_after
 from .connection import connection_get
@@ -27,8 +28,7 @@ def integrations_status():
         context["posture_runs"] = history
         # The facts are those of the latest collection that ended with data or an error;
         # running, skipped and interrupted runs are in the history table.
-        finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
-        context["posture_run"] = PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
+        context["posture_run"] = latest_posture_run(finished=True)
         context["posture_busy"] = posture_in_progress()
     return context
 

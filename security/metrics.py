@@ -206,3 +206,19 @@ signal_register(Signal(
     flag=lambda v: bool(v),
     flag_reason=lambda: "Expired MFA exception",
 ))
+
+
+def signal_cell(signal, metrics, previous=None):
+    """One signal as every page and export shows it: value, display, flag,
+    the change since the `previous` snapshot's metrics, unknowns, fraction."""
+    value = signal.value(metrics)
+    delta = signal.change(value, signal.value(previous)) if previous is not None else None
+    flagged = signal.flagged(value)
+    return {
+        "signal": signal, "value": value, "display": signal.display(value),
+        "flagged": flagged, "flag_reason": signal.flag_reason() if flagged and signal.flag_reason else "",
+        "delta": delta, "delta_display": signal.display_change(delta),
+        "delta_class": "" if not delta else ("good" if signal.change_is_better(delta) else "bad"),
+        "unknown": signal.unknown_count(metrics),
+        "fraction": signal.fraction_display(metrics) if value is not None else "",
+    }

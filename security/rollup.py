@@ -13,7 +13,7 @@ from django.db.models import OuterRef, Subquery
 
 from customers.models import Customer, CustomerDomain
 
-from .metrics import signal_average, signal_get, signal_list
+from .metrics import signal_average, signal_cell, signal_get, signal_list
 from .models import PostureSnapshot
 
 DEFAULT_SORT = "privileged_mfa"  # worst first by default: the flagged signal
@@ -65,21 +65,7 @@ def rollup_details(rows, signals, *, all_rows=False):
     for row in rows:
         before = previous.get(row["customer_id"])
         metrics = row["metrics"]
-        cells = []
-        for signal in signals:
-            value = row["values"][signal.key]
-            delta = signal.change(value, signal.value(before["metrics"])) if before else None
-            cells.append({
-                "unknown": signal.unknown_count(metrics),
-                "signal": signal,
-                "value": value,
-                "display": signal.display(value),
-                "fraction": signal.fraction_display(metrics) if value is not None else "",
-                "delta": delta,
-                "delta_class": "" if not delta else ("good" if signal.change_is_better(delta) else "bad"),
-                "delta_display": signal.display_change(delta),
-                "flagged": signal.flagged(value),
-            })
+        cells = [signal_cell(signal, metrics, before["metrics"] if before else None) for signal in signals]
         row["cells"] = cells
         row["unknown"] = {c["signal"].key: c["unknown"] for c in cells}
         row["previous_on"] = before["taken_on"] if before else None

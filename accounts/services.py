@@ -46,6 +46,7 @@ def user_update(*, actor, user, work_email, role, is_active, time_zone, request=
     return user
 
 
+@transaction.atomic
 def user_set_own_time_zone(*, user, time_zone, request=None):
     if user.time_zone != time_zone:
         account_audit(actor=user, action="user.time_zone", target=user, request=request,

@@ -83,7 +83,8 @@ def customer_create(*, actor, name, notes="", domains=(), request=None):
 
 
 @transaction.atomic
-def customer_update(*, actor, customer, name, notes, request=None):
+def customer_update(*, actor, customer, name, notes, domains=(), request=None):
+    """Rename, re-note, and add the `domains` (validated, normalised) it does not have yet."""
     changed = {}
     if customer.name != name.strip():
         changed["name"] = [customer.name, name.strip()]
@@ -94,6 +95,11 @@ def customer_update(*, actor, customer, name, notes, request=None):
     if changed:
         audit_log(actor=actor, action=AuditAction.CUSTOMER_UPDATE, target=customer, customer=customer,
                   details=changed, request=request)
+    existing = set(customer.domains.values_list("domain", flat=True))
+    for domain in domains:
+        if domain not in existing:
+            domain_add(actor=actor, customer=customer, domain=domain, request=request)
+            existing.add(domain)
     return customer
 
 
@@ -107,6 +113,7 @@ def customer_delete(*, actor, customer, request=None):
     _forget_unmatched(customer_ids=())
 
 
+@transaction.atomic
 def domain_add(*, actor, customer, domain, request=None):
     """Add an already-validated, normalised domain."""
     row = CustomerDomain.objects.create(customer=customer, domain=domain)
@@ -124,6 +131,7 @@ def domain_remove(*, actor, domain_row, request=None):
     _forget_unmatched(customer_ids=(customer.pk,))
 
 
+@transaction.atomic
 def contact_add(*, actor, customer, name, email, request=None):
     contact = Contact.objects.create(customer=customer, name=name.strip(), email=address_normalise(email))
     audit_log(actor=actor, action=AuditAction.CONTACT_ADD, target=contact, customer=customer,

@@ -64,10 +64,7 @@ def customer_edit(request, customer_id):
     contact_form = ContactForm(customer=customer)
     if request.method == "POST" and form.is_valid():
         services.customer_update(actor=request.user, customer=customer, name=form.cleaned_data["name"],
-                                 notes=form.cleaned_data["notes"], request=request)
-        for domain in form.cleaned_data["domains"]:
-            if not customer.domains.filter(domain=domain).exists():
-                services.domain_add(actor=request.user, customer=customer, domain=domain, request=request)
+                                 notes=form.cleaned_data["notes"], domains=form.cleaned_data["domains"], request=request)
         messages.success(request, f"Saved {customer.name}.")
         return redirect("customers:edit", customer_id=customer.pk)
     return render(request, "customers/edit.html", {

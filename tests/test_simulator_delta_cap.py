@@ -14,7 +14,7 @@ import pytest
 
 from graphsim import TenantSpec, build_tenant
 
-from .test_simulator import assert_graph_error, start
+from .simulator.kit import assert_graph_error, start
 
 ANCHOR = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 BUSY = 5600  # just over the cap, to keep the module quick

@@ -6,7 +6,7 @@ from django.db import transaction
 from audit.log import AuditEntry, audit_log, audit_log_many
 from audit.models import AuditAction
 
-from .domains import DomainError, address_normalise, domain_candidates, domain_display, domain_normalise
+from .domains import DomainError, address_normalise, domain_candidates, domain_display, domain_normalise, domain_within
 from .models import Contact, Customer, CustomerDomain, OwnDomain
 
 
@@ -58,7 +58,7 @@ def domain_validate_for_customer(raw, *, customer=None, known=None):
     except DomainError as error:
         raise ValidationError(str(error)) from None
     known = known or _DatabaseDomains()
-    if any(candidate in known.own for candidate in domain_candidates(domain)):
+    if domain_within(domain, known.own):
         raise ValidationError(f"{domain_display(domain)} is your own (MSP) domain, not a customer's.")
     clash = known.clash(domain, customer)
     if clash is not None:

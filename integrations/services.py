@@ -9,7 +9,7 @@ from audit.models import AuditAction
 from customers.models import OwnDomain
 
 from .bodies import BodyUnavailable, body_fetch
-from .connection import admin_own_domains, connection_get, own_domains_refresh
+from .connection import admin_own_domains, connection_get, connection_record_test, own_domains_refresh
 from .m365 import secrets
 from .mailboxes import mailboxes_forget
 from .models import M365Connection
@@ -46,9 +46,10 @@ def body_open(*, actor, customer, kind, item, item_id, holders, request=None):
 
 @transaction.atomic
 def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, secret_expires_on, own_domains=None,
-                    request=None):
+                    tested=None, request=None):
     """Create or update the connection. A blank secret keeps the stored one;
-    own_domains (validated, normalised) replaces the admin's list when given."""
+    own_domains (validated, normalised) replaces the admin's list when given;
+    `tested` (a TestReport of exactly these values) is recorded with them."""
     connection = connection_get()
     created = connection is None
     before = {} if created else {
@@ -87,11 +88,17 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
     own_domains_refresh(connection)
     if removed:
         mailboxes_forget(upns=removed)
+    if tested is not None:
+        connection_record_test(connection=connection, report=tested)
     return connection
 
 
-def connection_test_record(*, actor, connection, data, report, request=None):
-    """An admin pressed Test: what was checked and what Microsoft answered (never the secret)."""
+@transaction.atomic
+def connection_test_record(*, actor, connection, data, report, of_saved_values=False, request=None):
+    """An admin pressed Test: what was checked and what Microsoft answered (never
+    the secret). A test of the saved values is remembered on the connection."""
+    if of_saved_values:
+        connection_record_test(connection=connection, report=report)
     audit_log(actor=actor, action=AuditAction.M365_TEST, request=request, target=connection,
               details={"ok": report.ok, "headline": report.headline, "request_id": report.request_id,
                        "tenant_id": data["tenant_id"], "client_id": data["client_id"],

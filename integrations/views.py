@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import require_role
 from accounts.models import Role
 
-from .connection import admin_own_domains, connection_get, connection_record_test
+from .connection import admin_own_domains, connection_get
 from .diagnostics import TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
@@ -50,8 +50,8 @@ def m365_configure(request):
         elif action == "test":
             report = _run_test(request, connection, data)
         else:
-            connection = connection_save(actor=request.user, request=request, **data)
-            _record_test_of_saved_values(request, connection, data)
+            connection = connection_save(actor=request.user, request=request, tested=_test_of_these_values(request, data),
+                                         **data)
             messages.success(request, "Saved. Start the initial sync when you're ready.")
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
@@ -70,12 +70,11 @@ def _run_test(request, connection, data):
     secret = data["client_secret"] or secrets.decrypt(connection.client_secret_encrypted)
     report = connection_test(tenant_id=data["tenant_id"], client_id=data["client_id"], client_secret=secret,
                              mailboxes=data["mailboxes"])
-    connection_test_record(actor=request.user, connection=connection, data=data, report=report, request=request)
     saved_values = connection is not None and (connection.tenant_id, connection.client_id, list(connection.mailboxes)) == (
         data["tenant_id"], data["client_id"], data["mailboxes"]) and not data["client_secret"]
-    if saved_values:
-        connection_record_test(connection=connection, report=report)
-    elif report.ok:
+    connection_test_record(actor=request.user, connection=connection, data=data, report=report,
+                           of_saved_values=saved_values, request=request)
+    if report.ok and not saved_values:
         # Usually the values typed in before the first Save: remember that they
         # passed, so saving exactly these values records the test (tenant name,
         # verified domains, permissions) instead of reading "not tested".
@@ -84,7 +83,7 @@ def _run_test(request, connection, data):
             "verified_domains": list(report.verified_domains), "granted": sorted(report.granted),
             "headline": report.headline,
         }
-    else:
+    elif not saved_values:
         request.session.pop(TESTED_SESSION_KEY, None)
     return report
 
@@ -98,13 +97,13 @@ def _values_fingerprint(data):
     return salted_hmac("vectis.integrations.tested-values", raw).hexdigest()
 
 
-def _record_test_of_saved_values(request, connection, data):
+def _test_of_these_values(request, data):
+    """The passed Test of exactly these values before Save, if there was one (it is then recorded with them)."""
     tested = request.session.pop(TESTED_SESSION_KEY, None)
     if not tested or not constant_time_compare(tested.get("values", ""), _values_fingerprint(data)):
-        return
-    report = TestReport(ok=True, headline=tested["headline"], tenant_name=tested["tenant_name"],
-                        verified_domains=tested["verified_domains"], granted=set(tested["granted"]))
-    connection_record_test(connection=connection, report=report)
+        return None
+    return TestReport(ok=True, headline=tested["headline"], tenant_name=tested["tenant_name"],
+                      verified_domains=tested["verified_domains"], granted=set(tested["granted"]))
 
 
 @require_role(Role.ADMIN)

@@ -12,6 +12,7 @@ COPY customers ./customers
 COPY security ./security
 COPY compliance ./compliance
 COPY audit ./audit
+COPY accounts ./accounts
 RUN pip install .
 COPY manage.py ./
 COPY templates ./templates

@@ -59,7 +59,7 @@ def _at_canonical(at):
 def content_of(row):
     """The hashed content of one row (an AuditEvent or a values() dict with the same keys)."""
     get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name))
-    return {
+    content = {
         "at": _at_canonical(get("at")),
         "actor_id": get("actor_id"),
         "actor_label": get("actor_label"),
@@ -70,6 +70,10 @@ def content_of(row):
         "ip_address": _ip_canonical(get("ip_address")),
         "details": _canonical_json_value(get("details")),
     }
+    # Hashed when set; rows written before the column existed keep their hashes.
+    if get("customer_name"):
+        content["customer_name"] = get("customer_name")
+    return content
 
 
 def link_hash(prev_hash, content):
@@ -109,7 +113,7 @@ class ChainReport:
 
 
 VERIFY_FIELDS = ("id", "prev_hash", "chain_hash", "at", "actor_id", "actor_label", "action",
-                 "target_type", "target_id", "customer_id", "ip_address", "details")
+                 "target_type", "target_id", "customer_id", "customer_name", "ip_address", "details")
 
 
 def chain_verify(model):

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from accounts.audit_hook import client_ip
+
 from .chain import chain_link, chain_lock_and_head, details_canonical, text_storable
 from .models import AuditEvent
 
@@ -24,12 +26,6 @@ def _check_details(details, path="details"):
             _check_details(value, f"{path}[{index}]")
 
 
-def client_ip(request):
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
-
-
 @dataclass
 class AuditEntry:
     """One row to write, for audit_log_many."""
@@ -41,10 +37,14 @@ class AuditEntry:
     target_id: str = ""
     customer_id: int | None = None
     details: dict | None = None
+    customer: object = None
 
 
-def _event(*, actor, action, target=None, target_type="", target_id="", customer_id=None, details=None, request=None):
+def _event(*, actor, action, target=None, target_type="", target_id="", customer=None, customer_id=None, details=None,
+           request=None):
     details = dict(details or {})
+    if customer is not None:
+        customer_id = customer.pk
     _check_details(details)
     if target is not None:
         target_type = target._meta.label_lower
@@ -57,15 +57,18 @@ def _event(*, actor, action, target=None, target_type="", target_id="", customer
         target_type=target_type,
         target_id=text_storable(str(target_id or "")),
         customer_id=customer_id,
+        customer_name=text_storable(customer.name if customer is not None else ""),
         ip_address=client_ip(request),
         details=details_canonical(details),
     )
 
 
-def audit_log(*, actor, action, target=None, target_type="", target_id="", customer_id=None, details=None, request=None):
-    """Append one audit row. `target` may be a model instance (type and id are taken from it)."""
+def audit_log(*, actor, action, target=None, target_type="", target_id="", customer=None, customer_id=None, details=None,
+              request=None):
+    """Append one audit row. `target` may be a model instance (type and id are taken from it);
+    `customer` the customer the row concerns (its id and current name are stored)."""
     event = _event(actor=actor, action=action, target=target, target_type=target_type, target_id=target_id,
-                   customer_id=customer_id, details=details, request=request)
+                   customer=customer, customer_id=customer_id, details=details, request=request)
     with transaction.atomic():
         chain_link([event], chain_lock_and_head(AuditEvent))
         event.save(force_insert=True)
@@ -75,7 +78,8 @@ def audit_log(*, actor, action, target=None, target_type="", target_id="", custo
 def audit_log_many(entries, *, request=None):
     """Append many rows at once (one lock, one bulk insert), in the given order."""
     events = [_event(actor=e.actor, action=e.action, target=e.target, target_type=e.target_type,
-                     target_id=e.target_id, customer_id=e.customer_id, details=e.details, request=request)
+                     target_id=e.target_id, customer=e.customer, customer_id=e.customer_id, details=e.details,
+                     request=request)
               for e in entries]
     if not events:
         return []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from vectis.models import User
+from accounts.models import User
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ def target_describer_register(target_type, describe):
 def details_summariser_register(action, summarise):
     """summarise(details: dict) -> one short line (str), shown instead of the key/value list."""
     _SUMMARISERS[action] = summarise
+
+
+def targets_describe(target_type, ids):
+    """{id: TargetLabel} for those of `ids` the owning app still knows ({} if no app describes the type)."""
+    describe = _DESCRIBERS.get(target_type)
+    return describe(ids) if describe and ids else {}
 
 
 def events_label(events):

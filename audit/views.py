@@ -3,18 +3,19 @@ import json
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from vectis.access import require_role
-from vectis.csvsafe import csv_line_writer
-from vectis.models import Role, User
+from accounts.access import require_role
+from accounts.csvsafe import csv_line_writer
+from accounts.models import Role, User
 
 from .chain import chain_verify
-from .log import audit_log
-from .models import AuditEvent
-from .readable import events_label
+from .models import AuditAction, AuditEvent
+from .readable import events_label, targets_describe
+from .services import audit_export_record
 
 CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", "customer_id", "ip_address", "details"]
 
@@ -29,11 +30,11 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from customers.models import Customer
-
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
-        self.fields["action"].choices = [("", "Any action")] + [(a, a) for a in sorted(actions)]
-        self.fields["customer"].widget.choices = [("", "Any customer")] + list(Customer.objects.values_list("id", "name"))
+        labels = dict(AuditAction.choices)
+        self.fields["action"].choices = [("", "Any action")] + sorted(((a, labels.get(a, a)) for a in actions),
+                                                                      key=lambda choice: choice[1].casefold())
+        self.fields["customer"].widget.choices = [("", "Any customer")] + audit_customers()
 
     # Dates outside these years are clamped: the log holds nothing there, and
     # the day after 9999-12-31 (or a zone offset at the edges) does not exist.
@@ -120,14 +121,22 @@ def _form_with_system(form):
     return AuditFilterForm(data)
 
 
-def _label_page(page):
-    """Customer names (one query for the page; deleted customers keep their id) and readable details."""
-    from customers.models import Customer
+def audit_customers():
+    """(id, name) of every customer the log names, by the newest name each row stored, sorted by name."""
+    newest = AuditEvent.objects.exclude(customer_name="").order_by().values("customer_id").annotate(newest=Max("id"))
+    rows = AuditEvent.objects.filter(id__in=newest.values("newest")).values_list("customer_id", "customer_name")
+    return sorted(rows, key=lambda row: (row[1].casefold(), row[0]))
 
-    names = dict(Customer.objects.filter(pk__in={e.customer_id for e in page if e.customer_id}).values_list("pk", "name"))
+
+def _label_page(page):
+    """Each row's customer by the name it stored (older rows: the current name,
+    or the id once deleted), linked while the customer exists (one query for
+    the page), and readable details."""
+    existing = targets_describe("customers.customer", {str(e.customer_id) for e in page if e.customer_id})
     for event in page:
-        event.customer_label = names.get(event.customer_id, f"#{event.customer_id} (deleted)") if event.customer_id else ""
-        event.customer_exists = event.customer_id in names
+        event.customer_link = existing.get(str(event.customer_id))
+        current = event.customer_link.text if event.customer_link else f"#{event.customer_id} (deleted)"
+        event.customer_label = (event.customer_name or current) if event.customer_id else ""
     events_label(page.object_list)
 
 
@@ -139,9 +148,7 @@ def audit_export(request):
     # and says so in its own audit row (written before any byte is sent).
     newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     events = events.filter(id__lte=newest)
-    audit_log(actor=request.user, action="audit.export_csv", request=request,
-              details={"rows": events.count(),
-                       "filters": {k[:40]: v[:200] for k, v in list(request.GET.items())[:10] if k != "page"}})
+    audit_export_record(actor=request.user, rows=events.count(), query=request.GET, request=request)
     line = csv_line_writer()
 
     def rows():

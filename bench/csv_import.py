@@ -32,9 +32,9 @@ def measure(params):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from accounts.models import Role, User
     from customers.csv_import import import_apply
     from customers.models import Customer, CustomerDomain
-    from vectis.models import Role, User
 
     admin = User.objects.create_user("bench-admin", password="bench-password-0123", work_email="bench@msp.example",
                                      role=Role.ADMIN)

@@ -219,7 +219,7 @@ def _seed_snapshots(conn, n_customers, *, days, now):
 
 
 def _users(n_mailboxes):
-    from vectis.models import Role, User
+    from accounts.models import Role, User
 
     User.objects.filter(username__startswith="bench-").delete()
     User.objects.create_user("bench-admin", "bench-admin@msp.example", "bench-password-0123", role=Role.ADMIN)
@@ -275,7 +275,7 @@ def measure(params):
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from vectis.models import User
+    from accounts.models import User
 
     repeats, warmup = params.get("repeats", 30), params.get("warmup", 3)
     results = []

@@ -11,7 +11,7 @@ import signal
 import time
 from pathlib import Path
 
-from integrations.simulator import (
+from graphsim import (
     DELTA_FILTER_CAP,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,

@@ -23,7 +23,7 @@ def connect(info, *, domains=None):
     """One customer per simulated customer domain and a saved connection listing every mailbox."""
     from customers.models import Customer
     from customers.services import customer_create
-    from integrations.connection import connection_save
+    from integrations.services import connection_save
 
     if not Customer.objects.exists():
         for domain in domains or info["customer_domains_all"]:

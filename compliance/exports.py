@@ -2,7 +2,7 @@
 privileged_users.csv and collection.json, each as bytes.
 
 CSVs are UTF-8 with a byte-order mark (so Excel reads accented names
-correctly) and CRLF line ends; every cell goes through vectis.csvsafe so a
+correctly) and CRLF line ends; every cell goes through accounts.csvsafe so a
 display name like "=HYPERLINK(...)" stays text. JSON is written with sorted
 keys and a fixed indent, so the same inputs always give the same bytes.
 """
@@ -11,7 +11,7 @@ import csv
 import io
 import json
 
-from vectis.csvsafe import cell
+from accounts.csvsafe import cell
 
 from .evaluate import EXCLUDED, FAILING, REGISTERED_NOT_ENFORCED, REVIEW, UNKNOWN
 

@@ -14,9 +14,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from audit.log import audit_log
+from accounts.access import require_role
 from security.models import PostureSnapshot
-from vectis.access import require_role
 
 from .controls import framework_by_key
 from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
@@ -25,6 +24,7 @@ from .forms import PackSelectionForm, customers_with_snapshots, snapshot_date_ch
 from .packs import build_pack, pack_source
 from .population import SnapshotUnreadable
 from .report import PROTECTED_NOTE, enforcement_text
+from .services import pack_download_record
 
 NAMED_OPEN_UP_TO = 12  # longer account lists start folded on screen
 
@@ -103,16 +103,8 @@ def pack_download(request):
     except SnapshotUnreadable as error:
         messages.error(request, f"This snapshot cannot be turned into a pack: {error}")
         return redirect(back)
-    audit_log(
-        actor=request.user, action="compliance.pack_download", target=snapshot, customer_id=snapshot.customer_id,
-        request=request,
-        details={
-            "framework": framework.key, "snapshot_date": snapshot.taken_on.isoformat(), "snapshot_id": snapshot.pk,
-            "met_threshold_percent": framework.threshold, "filename": pack.filename,
-            "manifest_sha256": pack.manifest_sha256, "zip_sha256": pack.zip_sha256,
-            "rows": {"controls": len(source.evaluation.rows), "accounts": len(source.evaluation.population.accounts)},
-        },
-    )
+    pack_download_record(actor=request.user, snapshot=snapshot, framework=framework, source=source, pack=pack,
+                         request=request)
     response = HttpResponse(pack.data, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, pack.filename)
     response["Content-Length"] = str(len(pack.data))

@@ -13,13 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.log import AuditEntry, audit_log, audit_log_many
-from vectis.text import single_line_name_validate
+from accounts.text import single_line_name_validate
 
 from .domains import domain_candidates
 from .forms import NOTES_MAX_LENGTH, split_domains
 from .models import Customer, CustomerDomain
-from .services import KnownDomains, domain_validate_for_customer
+from .services import KnownDomains, customers_import_record, domain_validate_for_customer
 
 MAX_ROWS = 5000
 NAME_MAX_LENGTH = Customer._meta.get_field("name").max_length
@@ -191,10 +190,8 @@ def import_apply(*, actor, text, request=None):
             [CustomerDomain(customer=row.customer, domain=d) for row in creates + updates for d in row.new_domains],
             batch_size=1000,
         )
-        audit_log_many(_import_audit_entries(actor, creates, updates, domains), request=request)
-        audit_log(actor=actor, action="customer.import", request=request,
-                  details={"created": plan.count("create"), "updated": plan.count("update"),
-                           "unchanged": plan.count("unchanged")})
+        customers_import_record(actor=actor, plan=plan, creates=creates, updates=updates, domains=domains,
+                                request=request)
     return plan
 
 
@@ -212,21 +209,3 @@ def _notes_update(changes, batch=1000):
                            f"WHERE {table}.id = v.column1", params)
         for customer, notes in chunk:
             customer.notes, customer.updated_at = notes, now
-
-
-def _import_audit_entries(actor, creates, updates, domains):
-    """One audit row per customer the import touched, naming the domains it added."""
-    added = {}
-    for row in domains:
-        added.setdefault(row.customer_id, []).append(row.domain)
-    entries, created = [], {id(row) for row in creates}
-    for row in creates + updates:
-        customer = row.customer
-        details = {"name": customer.name, "domains_added": added.get(customer.pk, []), "source": "csv_import"}
-        if id(row) in created:
-            entries.append(AuditEntry("customer.create", actor, customer, customer_id=customer.pk, details=details))
-        else:
-            if row.notes is not None:
-                details["notes"] = "changed"
-            entries.append(AuditEntry("customer.update", actor, customer, customer_id=customer.pk, details=details))
-    return entries

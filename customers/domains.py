@@ -168,6 +168,12 @@ def domain_candidates(domain):
     return [".".join(labels[i:]) for i in range(len(labels))]
 
 
+def domain_within(domain, domains):
+    """The domain or a parent of it is in `domains`: the own-domain test (an
+    MSP domain covers its subdomains)."""
+    return any(candidate in domains for candidate in domain_candidates(domain))
+
+
 class DomainIndex:
     """Maps addresses to customer ids by exact domain or any parent domain.
 
@@ -183,6 +189,9 @@ class DomainIndex:
 
     def __bool__(self):
         return bool(self._by_domain)
+
+    def domains(self):
+        return self._by_domain.keys()
 
     def customer_for_domain(self, domain):
         for candidate in domain_candidates(domain):

@@ -3,7 +3,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from vectis.text import single_line_name_validate
+from accounts.text import single_line_name_validate
 
 from .models import Customer
 from .services import domain_validate_for_customer

@@ -6,7 +6,8 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from .domains import DomainIndex, address_normalise
+from . import hub_registry
+from .matching import customer_matcher_for
 from .selectors import (
     copies_visible,
     customer_events,
@@ -21,9 +22,8 @@ MESSAGES_PER_PAGE = 20
 
 def customer_address_rule(customer, domains, contacts):
     """A predicate: is this address one of this customer's (domain, subdomain or listed contact)?"""
-    index = DomainIndex({d.domain: customer.pk for d in domains})
-    listed = {address_normalise(c.email) for c in contacts}
-    return lambda address: address_normalise(address) in listed or index.customer_for_address(address) == customer.pk
+    matcher = customer_matcher_for(customer, domains, contacts)
+    return lambda address: matcher.customer_for_attendee(address) == customer.pk
 
 
 def _people(copies):
@@ -114,6 +114,6 @@ def hub_sections(request, customer, *, domains, contacts):
         sections["latest_message"] = page.object_list[0]
     else:
         sections["latest_message"] = customer_latest_message(request.user, customer)
-    from security.selectors import posture_for_hub  # composition point: never imported at module level
-    sections.update(posture_for_hub(customer))
+    for section in hub_registry.sections():
+        sections.update(section(customer))
     return sections

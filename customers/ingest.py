@@ -23,43 +23,13 @@ from .communications import (
     MessageHolder,
     MessageParticipant,
 )
-from .domains import DomainIndex, address_normalise
-from .models import Contact, CustomerDomain, OwnDomain
+from .models import OwnDomain
 
 # Keeps IN (...) lists below every backend's bound parameter limit.
 CHUNK = 500
 
 
 # ------------------------------------------------------------------ what "a customer" is, once per run
-
-
-@dataclass(frozen=True)
-class CustomerMatcher:
-    """Which customer an address belongs to: by domain (or parent domain) for
-    everything, by listed contact address for events. Built with two queries."""
-
-    domains: DomainIndex
-    contacts: dict  # lowercase address -> customer id
-    fingerprint: str  # changes whenever the customer-domain set does
-
-    def customer_for_address(self, address):
-        return self.domains.customer_for_address(address)
-
-    def customer_for_attendee(self, address):
-        customer_id = self.domains.customer_for_address(address)
-        return customer_id if customer_id is not None else self.contacts.get(address_normalise(address))
-
-    def is_customer_domain(self, domain):
-        return self.domains.customer_for_domain(domain) is not None
-
-
-def customer_matcher_build():
-    pairs = sorted(CustomerDomain.objects.values_list("domain", "customer_id"))
-    contacts = {
-        address_normalise(email): customer_id for email, customer_id in Contact.objects.values_list("email", "customer_id")
-    }
-    fingerprint = hashlib.sha256("\n".join(domain for domain, _ in pairs).encode()).hexdigest()
-    return CustomerMatcher(domains=DomainIndex(pairs), contacts=contacts, fingerprint=fingerprint)
 
 
 def own_domains():

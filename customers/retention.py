@@ -6,7 +6,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from .communications import Event, EventCustomer, EventParticipant, Message, MessageCustomer, MessageParticipant
-from .ingest import CHUNK, _delete_ids, customer_matcher_build, links_refresh
+from .ingest import CHUNK, _delete_ids, links_refresh
+from .matching import customer_matcher_build
 
 
 def communications_forget_unmatched(*, customer_ids=None):

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.utils import timezone
 
-from vectis.models import Role
+from accounts.models import Role
 
 from .communications import (
     Event,

@@ -3,9 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from audit.log import audit_log
+from audit.log import AuditEntry, audit_log, audit_log_many
+from audit.models import AuditAction
 
-from .domains import DomainError, address_normalise, domain_candidates, domain_display, domain_normalise
+from .domains import DomainError, address_normalise, domain_candidates, domain_display, domain_normalise, domain_within
 from .models import Contact, Customer, CustomerDomain, OwnDomain
 
 
@@ -57,7 +58,7 @@ def domain_validate_for_customer(raw, *, customer=None, known=None):
     except DomainError as error:
         raise ValidationError(str(error)) from None
     known = known or _DatabaseDomains()
-    if any(candidate in known.own for candidate in domain_candidates(domain)):
+    if domain_within(domain, known.own):
         raise ValidationError(f"{domain_display(domain)} is your own (MSP) domain, not a customer's.")
     clash = known.clash(domain, customer)
     if clash is not None:
@@ -74,7 +75,7 @@ def domain_validate_for_customer(raw, *, customer=None, known=None):
 @transaction.atomic
 def customer_create(*, actor, name, notes="", domains=(), request=None):
     customer = Customer.objects.create(name=name.strip(), notes=notes)
-    audit_log(actor=actor, action="customer.create", target=customer, customer_id=customer.pk,
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_CREATE, target=customer, customer=customer,
               details={"name": customer.name}, request=request)
     for domain in domains:
         domain_add(actor=actor, customer=customer, domain=domain, request=request)
@@ -82,7 +83,8 @@ def customer_create(*, actor, name, notes="", domains=(), request=None):
 
 
 @transaction.atomic
-def customer_update(*, actor, customer, name, notes, request=None):
+def customer_update(*, actor, customer, name, notes, domains=(), request=None):
+    """Rename, re-note, and add the `domains` (validated, normalised) it does not have yet."""
     changed = {}
     if customer.name != name.strip():
         changed["name"] = [customer.name, name.strip()]
@@ -91,26 +93,31 @@ def customer_update(*, actor, customer, name, notes, request=None):
     customer.name, customer.notes = name.strip(), notes
     customer.save()
     if changed:
-        audit_log(actor=actor, action="customer.update", target=customer, customer_id=customer.pk,
+        audit_log(actor=actor, action=AuditAction.CUSTOMER_UPDATE, target=customer, customer=customer,
                   details=changed, request=request)
+    existing = set(customer.domains.values_list("domain", flat=True))
+    for domain in domains:
+        if domain not in existing:
+            domain_add(actor=actor, customer=customer, domain=domain, request=request)
+            existing.add(domain)
     return customer
 
 
 @transaction.atomic
 def customer_delete(*, actor, customer, request=None):
     details = {"name": customer.name, "domains": list(customer.domains.values_list("domain", flat=True))}
-    customer_id = customer.pk
-    audit_log(actor=actor, action="customer.delete", target=customer, customer_id=customer_id,
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_DELETE, target=customer, customer=customer,
               details=details, request=request)
     customer.delete()
     # Its links went with it (cascade): re-check what is now linked to no customer.
     _forget_unmatched(customer_ids=())
 
 
+@transaction.atomic
 def domain_add(*, actor, customer, domain, request=None):
     """Add an already-validated, normalised domain."""
     row = CustomerDomain.objects.create(customer=customer, domain=domain)
-    audit_log(actor=actor, action="domain.add", target=row, customer_id=customer.pk,
+    audit_log(actor=actor, action=AuditAction.DOMAIN_ADD, target=row, customer=customer,
               details={"domain": domain, "customer": customer.name}, request=request)
     return row
 
@@ -118,15 +125,16 @@ def domain_add(*, actor, customer, domain, request=None):
 @transaction.atomic
 def domain_remove(*, actor, domain_row, request=None):
     customer = domain_row.customer
-    audit_log(actor=actor, action="domain.remove", target=domain_row, customer_id=customer.pk,
+    audit_log(actor=actor, action=AuditAction.DOMAIN_REMOVE, target=domain_row, customer=customer,
               details={"domain": domain_row.domain, "customer": customer.name}, request=request)
     domain_row.delete()
     _forget_unmatched(customer_ids=(customer.pk,))
 
 
+@transaction.atomic
 def contact_add(*, actor, customer, name, email, request=None):
     contact = Contact.objects.create(customer=customer, name=name.strip(), email=address_normalise(email))
-    audit_log(actor=actor, action="contact.add", target=contact, customer_id=customer.pk,
+    audit_log(actor=actor, action=AuditAction.CONTACT_ADD, target=contact, customer=customer,
               details={"email": contact.email}, request=request)
     return contact
 
@@ -134,7 +142,7 @@ def contact_add(*, actor, customer, name, email, request=None):
 @transaction.atomic
 def contact_remove(*, actor, contact, request=None):
     customer_id = contact.customer_id
-    audit_log(actor=actor, action="contact.remove", target=contact, customer_id=customer_id,
+    audit_log(actor=actor, action=AuditAction.CONTACT_REMOVE, target=contact, customer=contact.customer,
               details={"email": contact.email}, request=request)
     contact.delete()
     # An event kept only because this contact attended no longer touches the customer.
@@ -147,3 +155,30 @@ def _forget_unmatched(*, customer_ids):
     from . import retention
 
     retention.communications_forget_unmatched(customer_ids=customer_ids)
+
+
+def customers_import_record(*, actor, plan, creates, updates, domains, request=None):
+    """The CSV import's audit rows (csv_import.import_apply writes the data in
+    bulk): one per customer created or updated, then one for the whole file."""
+    audit_log_many(_import_audit_entries(actor, creates, updates, domains), request=request)
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_IMPORT, request=request,
+              details={"created": plan.count("create"), "updated": plan.count("update"),
+                       "unchanged": plan.count("unchanged")})
+
+
+def _import_audit_entries(actor, creates, updates, domains):
+    """One audit row per customer the import touched, naming the domains it added."""
+    added = {}
+    for row in domains:
+        added.setdefault(row.customer_id, []).append(row.domain)
+    entries, created = [], {id(row) for row in creates}
+    for row in creates + updates:
+        customer = row.customer
+        details = {"name": customer.name, "domains_added": added.get(customer.pk, []), "source": "csv_import"}
+        if id(row) in created:
+            entries.append(AuditEntry(AuditAction.CUSTOMER_CREATE, actor, customer, customer=customer, details=details))
+        else:
+            if row.notes is not None:
+                details["notes"] = "changed"
+            entries.append(AuditEntry(AuditAction.CUSTOMER_UPDATE, actor, customer, customer=customer, details=details))
+    return entries

@@ -4,20 +4,16 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Q, Subquery
 from django.db.models.functions import Lower
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.log import audit_log
-from vectis.access import require_role
-from vectis.models import Role
+from accounts.access import require_role
+from accounts.models import Role
 
 from . import csv_import, selectors, services
 from .forms import ContactForm, CsvImportForm, CustomerForm
 from .hub import communications_section, hub_sections
 from .models import Contact, Customer, CustomerDomain, Message
-from .sanitize import body_sanitise
 
 PAGE_SIZE = 25
 IMPORT_SESSION_KEY = "customer_import_csv"
@@ -68,10 +64,7 @@ def customer_edit(request, customer_id):
     contact_form = ContactForm(customer=customer)
     if request.method == "POST" and form.is_valid():
         services.customer_update(actor=request.user, customer=customer, name=form.cleaned_data["name"],
-                                 notes=form.cleaned_data["notes"], request=request)
-        for domain in form.cleaned_data["domains"]:
-            if not customer.domains.filter(domain=domain).exists():
-                services.domain_add(actor=request.user, customer=customer, domain=domain, request=request)
+                                 notes=form.cleaned_data["notes"], domains=form.cleaned_data["domains"], request=request)
         messages.success(request, f"Saved {customer.name}.")
         return redirect("customers:edit", customer_id=customer.pk)
     return render(request, "customers/edit.html", {
@@ -168,60 +161,3 @@ def customer_hub(request, customer_id):
     context = {"customer": customer, "domains": domains, "contacts": contacts}
     context.update(hub_sections(request, customer, domains=domains, contacts=contacts))
     return render(request, "customers/hub.html", context)
-
-
-# POST: a body fetch calls Graph and writes an audit row, so a link or image
-# on another site must not be able to trigger one (htmx sends the CSRF token).
-@require_role()
-@require_POST
-@never_cache
-def message_body(request, customer_id, message_id):
-    customer = get_object_or_404(Customer, pk=customer_id)
-    message = selectors.customer_message_for_body(request.user, customer, message_id)
-    return _body_response(request, customer, "message", message, message_id)
-
-
-@require_role()
-@require_POST
-@never_cache
-def event_body(request, customer_id, event_id):
-    customer = get_object_or_404(Customer, pk=customer_id)
-    event = selectors.customer_event_for_body(request.user, customer, event_id)
-    return _body_response(request, customer, "event", event, event_id)
-
-
-def _body_response(request, customer, kind, item, item_id):
-    """Access check first; only then Graph. The body goes to this response and nowhere else."""
-    target = {"target_type": f"customers.{kind}", "target_id": str(item_id)}
-    if item is None:
-        audit_log(actor=request.user, action="body.fetch", customer_id=customer.pk, request=request,
-                  details={"kind": kind, "outcome": "refused"}, **target)
-        raise Http404("No such item")
-    from integrations.bodies import BodyUnavailable, body_fetch  # the view layer is where customers meets integrations
-
-    # Only through a copy this user may see, their own mailbox's first: never
-    # another holder's copy of a message that merely shares its ids.
-    holders = selectors.copies_visible(request.user, item)
-    ids = {"kind": kind, "internet_message_id": getattr(item, "internet_message_id", None),
-           "ical_uid": getattr(item, "ical_uid", None)}
-    ids = {k: v for k, v in ids.items() if v is not None}
-    try:
-        holder, body = body_fetch(kind=kind, holders=holders)
-    except BodyUnavailable as problem:
-        audit_log(actor=request.user, action="body.fetch", customer_id=customer.pk, request=request,
-                  details={**ids, "outcome": "failed", "reason": problem.reason, "request_id": problem.request_id}, **target)
-        response = render(request, "customers/_body.html", {"problem": problem.reason, "request_id": problem.request_id}, status=502)
-        response["Cache-Control"] = "no-store"
-        return response
-    audit_log(actor=request.user, action="body.fetch", customer_id=customer.pk, request=request,
-              details={**ids, "outcome": "ok", "graph_id": holder.graph_id, "mailbox": holder.mailbox}, **target)
-    load_images = request.GET.get("images") == "1"
-    safe_html, blocked = body_sanitise(body.get("content"), content_type=body.get("contentType"), load_images=load_images)
-    # Every name the template reads is set: a failed lookup is logged at DEBUG
-    # (django.template) with the whole context, and this context holds the body.
-    response = render(request, "customers/_body.html", {
-        "customer": customer, "kind": kind, "item": item, "body_html": safe_html, "blocked_images": blocked,
-        "problem": None, "request_id": None,
-    })
-    response["Cache-Control"] = "no-store"
-    return response

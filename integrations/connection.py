@@ -1,12 +1,10 @@
-"""The Microsoft 365 connection: saving it (with its audit row) and building
-the Graph client from it. The secret is decrypted only inside the client, when
+"""The Microsoft 365 connection: reading it, its own domains, and building
+the Graph client from it (saving it is integrations.services.connection_save). The secret is decrypted only inside the client, when
 an access token has to be requested."""
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from audit.log import audit_log
 from customers.domains import address_domain
 from customers.models import OwnDomain
 
@@ -54,54 +52,6 @@ def graph_client_for(connection, **overrides):
         known_mailbox_ids=known_ids,
         **overrides,
     )
-
-
-@transaction.atomic
-def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, secret_expires_on, own_domains=None,
-                    request=None):
-    """Create or update the connection. A blank secret keeps the stored one;
-    own_domains (validated, normalised) replaces the admin's list when given."""
-    connection = connection_get()
-    created = connection is None
-    before = {} if created else {
-        "tenant_id": connection.tenant_id, "client_id": connection.client_id,
-        "mailboxes": list(connection.mailboxes),
-        "secret_expires_on": connection.secret_expires_on.isoformat() if connection.secret_expires_on else None,
-    }
-    before["own_domains"] = admin_own_domains()
-    if created:
-        connection = M365Connection()
-    connection.tenant_id = tenant_id
-    connection.client_id = client_id
-    connection.mailboxes = list(mailboxes)
-    connection.secret_expires_on = secret_expires_on
-    if client_secret:
-        connection.client_secret_encrypted = secrets.encrypt(client_secret)
-        connection.secret_set_at = timezone.now()
-    if not created and before["tenant_id"] != tenant_id:
-        # Another tenant's name, domains and test result no longer apply.
-        connection.tenant_name, connection.verified_domains, connection.last_test_ok = "", [], None
-    connection.save()
-    if own_domains is not None:
-        OwnDomain.objects.filter(source="admin").exclude(domain__in=own_domains).delete()
-        for domain in own_domains:
-            OwnDomain.objects.update_or_create(domain=domain, defaults={"source": "admin"})
-    after = {
-        "tenant_id": tenant_id, "client_id": client_id, "mailboxes": list(mailboxes),
-        "secret_expires_on": secret_expires_on.isoformat() if secret_expires_on else None,
-        "own_domains": admin_own_domains(),
-    }
-    changes = {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
-    removed = sorted(set(before.get("mailboxes", [])) - set(mailboxes))
-    details = {"changes": changes, "secret_changed": bool(client_secret), "mailboxes_removed": removed}
-    audit_log(actor=actor, action="m365.configure" if not created else "m365.connect", target=connection,
-              details=details, request=request)
-    own_domains_refresh(connection)
-    if removed:
-        from .mailboxes import mailboxes_forget
-
-        mailboxes_forget(upns=removed)
-    return connection
 
 
 def admin_own_domains():

@@ -5,8 +5,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from customers.domains import DomainError, DomainIndex, address_domain, address_normalise, domain_normalise
-from customers.models import CustomerDomain
+from customers.domains import DomainError, address_domain, address_normalise, domain_normalise
+from customers.matching import customer_matcher_build
 
 _MAILBOX_SPLIT = re.compile(r"[,;\s]+")
 
@@ -96,7 +96,7 @@ class ConnectionForm(forms.Form):
 
     def clean_own_domains(self):
         domains, errors = [], []
-        index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
+        matcher = customer_matcher_build()
         for raw in _MAILBOX_SPLIT.split(self.cleaned_data["own_domains"] or ""):
             if not raw:
                 continue
@@ -105,8 +105,7 @@ class ConnectionForm(forms.Form):
             except DomainError as error:
                 errors.append(str(error))
                 continue
-            if index.customer_for_domain(domain) is not None or CustomerDomain.objects.filter(
-                    domain__endswith="." + domain).exists():
+            if matcher.overlaps_customer_domain(domain):
                 errors.append(f"{domain} is (or contains) a customer's domain: it cannot be yours too.")
             elif domain not in domains:
                 domains.append(domain)
@@ -124,9 +123,9 @@ class ConnectionForm(forms.Form):
                 validate_email(address)
             except ValidationError:
                 errors.append(f"“{address}” is not a mailbox address: use the UPN, like jane@msp.com.")
-        index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
+        matcher = customer_matcher_build()
         for address in mailboxes:
-            if address_domain(address) and index.customer_for_address(address) is not None:
+            if address_domain(address) and matcher.customer_for_address(address) is not None:
                 errors.append(f"{address} is at a customer's domain; technician mailboxes are your own staff's.")
         if errors:
             raise ValidationError(errors)

@@ -1,7 +1,8 @@
-"""The Microsoft 365 connection, per-mailbox sync state, and the record of every run."""
+"""The Microsoft 365 connection, per-mailbox sync state, and the record of every mailbox sync run."""
 
 from django.db import models
-from django.utils import timezone
+
+from security.models import RunRecord
 
 
 class M365Connection(models.Model):
@@ -29,6 +30,12 @@ class M365Connection(models.Model):
     initial_sync_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One tenant per install: a unique index on a constant admits one row.
+            models.UniqueConstraint(models.Value(1), name="integrations_one_m365_connection"),
+        ]
 
     def __str__(self):
         return f"Microsoft 365 tenant {self.tenant_id}"
@@ -62,23 +69,6 @@ class MailboxState(models.Model):
         return self.upn
 
 
-class RunRecord(models.Model):
-    """What every sync run records: when, how many Graph requests it cost, and
-    the error with Graph's request id (what Microsoft support asks for)."""
-
-    started_at = models.DateTimeField(default=timezone.now, db_index=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    graph_requests = models.PositiveIntegerField(default=0)
-    retries = models.PositiveIntegerField(default=0)
-    throttled_seconds = models.FloatField(default=0)
-    error = models.TextField(blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        abstract = True
-        ordering = ["-started_at", "-id"]
-
-
 class SyncRun(RunRecord):
     """One sync of one mailbox folder (inbox, sentitems or calendar)."""
 
@@ -107,28 +97,6 @@ class SyncRun(RunRecord):
 
     class Meta(RunRecord.Meta):
         indexes = [models.Index(fields=["mailbox", "-started_at"])]
-
-
-class PostureRun(RunRecord):
-    """One tenant-wide posture collection (users, MFA registration, roles)."""
-
-    class Outcome(models.TextChoices):
-        RUNNING = "running"
-        SUCCESS = "success"
-        FAILED = "failed"
-        # Another collection held the claim: nothing was read or written.
-        SKIPPED = "skipped"
-        # Its worker died mid-run; closed by the run that took the collection over.
-        INTERRUPTED = "interrupted"
-
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
-    mfa_source = models.CharField(max_length=16, blank=True)  # report | methods
-    # Why the registration report could not be used, in the admin's terms.
-    report_unavailable_reason = models.TextField(blank=True)
-    users_seen = models.PositiveIntegerField(default=0)
-    users_matched = models.PositiveIntegerField(default=0)
-    users_unmatched = models.PositiveIntegerField(default=0)
-    fallback_users = models.PositiveIntegerField(default=0)
 
 
 class TaskClaim(models.Model):

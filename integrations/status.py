@@ -7,12 +7,14 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from customers.selectors import mailbox_stored_counts
+from security.models import PostureRun
+from security.runs import latest_posture_run
 
 from .claims import claim_stale_after
 from .connection import connection_get
 from .m365.posture_sync import posture_in_progress
 from .m365.sync import FOLDER_LABELS
-from .models import MailboxState, PostureRun, SyncRun
+from .models import MailboxState, SyncRun
 
 FOLDERS = ("inbox", "sentitems", "calendar")
 MAIL_FOLDER_LABELS = {"inbox": "Inbox", "sentitems": "Sent items"}
@@ -28,8 +30,7 @@ def integrations_status():
         context["posture_runs"] = history
         # The facts are those of the latest collection that ended with data or an error;
         # running, skipped and interrupted runs are in the history table.
-        finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
-        context["posture_run"] = PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
+        context["posture_run"] = latest_posture_run(finished=True)
         context["posture_busy"] = posture_in_progress()
     return context
 

@@ -1,23 +1,20 @@
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from audit.log import audit_log
-from vectis.access import require_role
-from vectis.models import Role
+from accounts.access import require_role
+from accounts.models import Role
 
-from . import tasks
-from .connection import admin_own_domains, connection_get, connection_record_test, connection_save
+from .connection import admin_own_domains, connection_get
 from .diagnostics import REQUIRED_PERMISSIONS, TestReport, connection_test
 from .forms import ConnectionForm
 from .m365 import secrets
-from .m365.posture_sync import posture_in_progress
+from .services import connection_save, connection_test_record
 from .status import integrations_status, mailbox_health
+from .sync_services import mailbox_resync_start, posture_sync_start_action, sync_start_action
 
 
 @require_role(Role.ADMIN)
@@ -53,8 +50,8 @@ def m365_configure(request):
         elif action == "test":
             report = _run_test(request, connection, data)
         else:
-            connection = connection_save(actor=request.user, request=request, **data)
-            _record_test_of_saved_values(request, connection, data)
+            connection = connection_save(actor=request.user, request=request, tested=_test_of_these_values(request, data),
+                                         **data)
             messages.success(request, "Saved. Start the initial sync when you're ready.")
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
@@ -75,16 +72,11 @@ def _run_test(request, connection, data):
     secret = data["client_secret"] or secrets.decrypt(connection.client_secret_encrypted)
     report = connection_test(tenant_id=data["tenant_id"], client_id=data["client_id"], client_secret=secret,
                              mailboxes=data["mailboxes"])
-    audit_log(actor=request.user, action="m365.test", request=request, target=connection,
-              details={"ok": report.ok, "headline": report.headline, "request_id": report.request_id,
-                       "tenant_id": data["tenant_id"], "client_id": data["client_id"],
-                       "missing_permissions": report.missing,
-                       "mailboxes": {m.upn: m.status for m in report.mailboxes}})
     saved_values = connection is not None and (connection.tenant_id, connection.client_id, list(connection.mailboxes)) == (
         data["tenant_id"], data["client_id"], data["mailboxes"]) and not data["client_secret"]
-    if saved_values:
-        connection_record_test(connection=connection, report=report)
-    elif report.ok:
+    connection_test_record(actor=request.user, connection=connection, data=data, report=report,
+                           of_saved_values=saved_values, request=request)
+    if report.ok and not saved_values:
         # Usually the values typed in before the first Save: remember that they
         # passed, so saving exactly these values records the test (tenant name,
         # verified domains, permissions) instead of reading "not tested".
@@ -93,7 +85,7 @@ def _run_test(request, connection, data):
             "verified_domains": list(report.verified_domains), "granted": sorted(report.granted),
             "headline": report.headline,
         }
-    else:
+    elif not saved_values:
         request.session.pop(TESTED_SESSION_KEY, None)
     return report
 
@@ -107,13 +99,13 @@ def _values_fingerprint(data):
     return salted_hmac("vectis.integrations.tested-values", raw).hexdigest()
 
 
-def _record_test_of_saved_values(request, connection, data):
+def _test_of_these_values(request, data):
+    """The passed Test of exactly these values before Save, if there was one (it is then recorded with them)."""
     tested = request.session.pop(TESTED_SESSION_KEY, None)
     if not tested or not constant_time_compare(tested.get("values", ""), _values_fingerprint(data)):
-        return
-    report = TestReport(ok=True, headline=tested["headline"], tenant_name=tested["tenant_name"],
-                        verified_domains=tested["verified_domains"], granted=set(tested["granted"]))
-    connection_record_test(connection=connection, report=report)
+        return None
+    return TestReport(ok=True, headline=tested["headline"], tenant_name=tested["tenant_name"],
+                      verified_domains=tested["verified_domains"], granted=set(tested["granted"]))
 
 
 @require_role(Role.ADMIN)
@@ -122,13 +114,7 @@ def sync_start(request):
     connection = connection_get()
     if connection is None:
         raise Http404("Microsoft 365 is not configured")
-    initial = connection.initial_sync_requested_at is None
-    connection.initial_sync_requested_at = timezone.now()
-    connection.save(update_fields=["initial_sync_requested_at", "updated_at"])
-    audit_log(actor=request.user, action="m365.sync_start", target=connection, request=request,
-              details={"initial": initial, "mailboxes": list(connection.mailboxes)})
-    transaction.on_commit(lambda: tasks.sync_all_mailboxes.delay(full=False, reason="initial" if initial else "manual"))
-    busy = _posture_start()
+    busy = sync_start_action(actor=request.user, connection=connection, request=request)
     # Without a broker the tasks ran inside this request: say "finished", not "started".
     state = "finished" if mailbox_health(connection)["sync_request"]["finished"] else "started"
     if busy:
@@ -139,21 +125,6 @@ def sync_start(request):
     return redirect("integrations:index")
 
 
-def _posture_start():
-    """Queue a posture collection. When one is in progress, say so instead
-    (since when, and when a dead one is taken over) and queue the request for
-    that moment, so a dead run is taken over without anyone pressing again."""
-    running = posture_in_progress()
-    if running is None:
-        transaction.on_commit(lambda: tasks.sync_posture.delay())
-        return ""
-    countdown = running["takeover_in"] + 1
-    transaction.on_commit(lambda: tasks.sync_posture.apply_async(countdown=countdown))
-    return (f"Security posture not started: a collection has been running since {running['since']:%Y-%m-%d %H:%M} UTC "
-            f"(last heard from at {running['heartbeat']:%H:%M:%S} UTC) and is left to finish. If its worker has stopped, "
-            f"it is taken over at {running['takeover_at']:%H:%M:%S} UTC and the collection runs then.")
-
-
 @require_role(Role.ADMIN)
 @require_POST
 def mailbox_resync(request):
@@ -161,8 +132,7 @@ def mailbox_resync(request):
     upn = request.POST.get("upn", "").strip().lower()
     if connection is None or upn not in connection.mailboxes:
         raise Http404("Not an allowed mailbox")
-    audit_log(actor=request.user, action="m365.mailbox_resync", target_type="mailbox", target_id=upn, request=request)
-    transaction.on_commit(lambda: tasks.sync_mailbox.delay(upn, full=True, reason="manual"))
+    mailbox_resync_start(actor=request.user, upn=upn, request=request)
     messages.success(request, f"Full resync of {upn} started.")
     return redirect("integrations:index")
 
@@ -173,9 +143,7 @@ def posture_sync_start(request):
     connection = connection_get()
     if connection is None:
         raise Http404("Microsoft 365 is not configured")
-    busy = _posture_start()
-    audit_log(actor=request.user, action="m365.posture_sync_start", target=connection, request=request,
-              details={"busy": bool(busy)})
+    busy = posture_sync_start_action(actor=request.user, connection=connection, request=request)
     if busy:
         messages.warning(request, busy)
     else:

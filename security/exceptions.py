@@ -10,10 +10,7 @@ Rules (shown on the pages and in the packs):
   who are not protected counted as covered by their compensating control).
 """
 
-from django.db import transaction
 from django.utils import timezone
-
-from audit.log import audit_log
 
 from .models import MfaException
 
@@ -25,7 +22,7 @@ EXCEPTION_RULE = (
 )
 
 
-def _details(exception):
+def exception_details(exception):
     return {
         "upn": exception.user_principal_name, "graph_id": exception.graph_id, "kind": exception.kind,
         "reason": exception.reason, "owner": exception.owner, "approver": exception.approver,
@@ -33,34 +30,9 @@ def _details(exception):
     }
 
 
-@transaction.atomic
-def mfa_exception_create(*, actor, customer, graph_id, upn, kind, reason, owner, approver, expires_on,
-                         compensating_control, request=None):
-    exception = MfaException.objects.create(
-        customer=customer, graph_id=graph_id, user_principal_name=upn, kind=kind, reason=reason, owner=owner,
-        approver=approver, expires_on=expires_on, compensating_control=compensating_control,
-        created_by=actor.get_username() if actor is not None else "",
-    )
-    audit_log(actor=actor, action="mfa_exception.create", target=exception, customer_id=customer.pk,
-              details=_details(exception), request=request)
-    return exception
-
-
-@transaction.atomic
-def mfa_exception_revoke(*, actor, exception, request=None):
-    if exception.revoked_at is not None:
-        return exception
-    exception.revoked_at = timezone.now()
-    exception.revoked_by = actor.get_username() if actor is not None else ""
-    exception.save(update_fields=["revoked_at", "revoked_by"])
-    audit_log(actor=actor, action="mfa_exception.revoke", target=exception, customer_id=exception.customer_id,
-              details=_details(exception), request=request)
-    return exception
-
-
 def exception_record(exception):
     """The plain data a snapshot keeps for one exception (packs are built from it)."""
-    return {"id": exception.pk, **_details(exception), "created_by": exception.created_by,
+    return {"id": exception.pk, **exception_details(exception), "created_by": exception.created_by,
             "created_at": exception.created_at.isoformat()}
 
 

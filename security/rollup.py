@@ -14,9 +14,9 @@ from django.utils import timezone
 
 from customers.models import Customer, CustomerDomain
 
-from .collection import latest_finished_run
+from .metrics import signal_average, signal_cell, signal_get, signal_list
 from .models import PostureSnapshot
-from .signals import signal_average, signal_get, signal_list
+from .runs import latest_posture_run
 
 DEFAULT_SORT = "privileged_mfa"  # worst first by default: the flagged signal
 
@@ -67,21 +67,7 @@ def rollup_details(rows, signals, *, all_rows=False):
     for row in rows:
         before = previous.get(row["customer_id"])
         metrics = row["metrics"]
-        cells = []
-        for signal in signals:
-            value = row["values"][signal.key]
-            delta = signal.change(value, signal.value(before["metrics"])) if before else None
-            cells.append({
-                "unknown": signal.unknown_count(metrics),
-                "signal": signal,
-                "value": value,
-                "display": signal.display(value),
-                "fraction": signal.fraction_display(metrics) if value is not None else "",
-                "delta": delta,
-                "delta_class": "" if not delta else ("good" if signal.change_is_better(delta) else "bad"),
-                "delta_display": signal.display_change(delta),
-                "flagged": signal.flagged(value),
-            })
+        cells = [signal_cell(signal, metrics, before["metrics"] if before else None) for signal in signals]
         row["cells"] = cells
         row["unknown"] = {c["signal"].key: c["unknown"] for c in cells}
         row["previous_on"] = before["taken_on"] if before else None
@@ -155,7 +141,7 @@ def customer_no_posture_reason(customer_id):
     """Why this customer has no snapshot, as a sentence for its pages: the same
     cases as the rollup's reason (no domains, never synced, failed, matched nobody)."""
     domains = list(CustomerDomain.objects.filter(customer_id=customer_id).order_by("domain").values_list("domain", flat=True))
-    run = latest_finished_run()
+    run = latest_posture_run(finished=True)
     if not domains:
         return ("No security posture: this customer has no email domains. Posture is matched by each user's "
                 "sign-in name (UPN), so add the customer's domains.")

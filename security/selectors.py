@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
+from .metrics import signal_cell, signal_list
 from .models import PostureSnapshot
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .privileged import PRIVILEGED_ROLES, role_label
 from .rollup import customer_no_posture_reason
-from .signals import signal_list
 from .strength import STRENGTH_LABELS, method_name, method_strength, strength_table
 from .trend import trend_chart
 
@@ -92,17 +92,6 @@ def _trend(snapshots, end):
     return trend_chart(series, end=end, days=TREND_DAYS)
 
 
-def _signal_view(signal, metrics, previous):
-    value = signal.value(metrics)
-    delta = signal.change(value, signal.value(previous)) if previous is not None else None
-    return {
-        "signal": signal, "value": value, "display": signal.display(value), "flagged": signal.flagged(value),
-        "flag_reason": signal.flag_reason() if signal.flagged(value) and signal.flag_reason else "",
-        "delta": delta, "delta_display": signal.display_change(delta),
-        "delta_class": "" if not delta else ("good" if signal.change_is_better(delta) else "bad"),
-    }
-
-
 def customer_posture(customer_id, *, list_limit=None):
     """Everything the posture section shows for one customer, or None before
     the first snapshot. list_limit caps the user lists (the hub shows the
@@ -127,7 +116,7 @@ def customer_posture(customer_id, *, list_limit=None):
     return {
         "snapshot": latest,
         "metrics": latest.metrics,
-        "signals": [_signal_view(s, latest.metrics, previous) for s in signal_list()],
+        "signals": [signal_cell(s, latest.metrics, previous) for s in signal_list()],
         "previous_on": history[-2]["taken_on"] if len(history) > 1 else None,
         "privileged": [_user_view(u) for u in privileged[:limit]],
         "privileged_more": max(0, len(privileged) - limit),

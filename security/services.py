@@ -8,8 +8,11 @@ one transaction, so a page never sees half a run.
 from django.db import transaction
 from django.utils import timezone
 
-from .exceptions import exceptions_at
-from .models import DirectoryUser, PostureSnapshot
+from audit.log import audit_log
+from audit.models import AuditAction
+
+from .exceptions import exception_details, exceptions_at
+from .models import DirectoryUser, MfaException, PostureSnapshot
 from .posture import MODE_REGISTRATION_ONLY, posture_metrics, snapshot_user_row
 
 _BATCH = 500
@@ -95,3 +98,33 @@ def posture_collection_store(*, users, as_of, provenance):
     kept, deleted = directory_users_replace(users=users)
     snapshots = posture_snapshots_write(users=users, as_of=as_of, provenance=provenance)
     return {"kept": kept, "deleted": deleted, "snapshots": snapshots}
+
+
+@transaction.atomic
+def mfa_exception_create(*, actor, customer, graph_id, upn, kind, reason, owner, approver, expires_on,
+                         compensating_control, request=None):
+    exception = MfaException.objects.create(
+        customer=customer, graph_id=graph_id, user_principal_name=upn, kind=kind, reason=reason, owner=owner,
+        approver=approver, expires_on=expires_on, compensating_control=compensating_control,
+        created_by=actor.get_username() if actor is not None else "",
+    )
+    audit_log(actor=actor, action=AuditAction.MFA_EXCEPTION_CREATE, target=exception, customer=customer,
+              details=exception_details(exception), request=request)
+    return exception
+
+
+@transaction.atomic
+def mfa_exception_revoke(*, actor, exception, request=None):
+    if exception.revoked_at is not None:
+        return exception
+    exception.revoked_at = timezone.now()
+    exception.revoked_by = actor.get_username() if actor is not None else ""
+    exception.save(update_fields=["revoked_at", "revoked_by"])
+    audit_log(actor=actor, action=AuditAction.MFA_EXCEPTION_REVOKE, target=exception, customer=exception.customer,
+              details=exception_details(exception), request=request)
+    return exception
+
+
+def security_export_record(*, actor, rows, sort, order, request=None):
+    audit_log(actor=actor, action=AuditAction.SECURITY_EXPORT_CSV, request=request,
+              details={"rows": rows, "sort": sort, "order": order})

@@ -10,18 +10,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from audit.log import audit_log
+from accounts.access import require_role
+from accounts.csvsafe import csv_line_writer
+from accounts.models import Role
 from customers.models import Customer
-from vectis.access import require_role
-from vectis.csvsafe import csv_line_writer
-from vectis.models import Role
 
 from . import rollup, selectors
-from .exceptions import EXCEPTION_RULE, mfa_exception_create, mfa_exception_revoke
+from .exceptions import EXCEPTION_RULE
 from .forms import MfaExceptionForm
+from .metrics import privileged_mfa_threshold
 from .models import MfaException
 from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
-from .signals import privileged_mfa_threshold
+from .runs import latest_posture_run
+from .services import mfa_exception_create, mfa_exception_revoke, security_export_record
 
 ROLLUP_PAGE_SIZE = 50
 # Numerators and denominators beside the percentages, so every figure in the CSV can be checked.
@@ -48,18 +49,10 @@ def _figure_cells(metrics):
 USERS_PAGE_SIZE = 50
 
 
-def _latest_posture_run():
-    # security never imports integrations at module level (dependencies point
-    # the other way); the view layer may ask the connector for its last run.
-    from integrations.m365.posture_sync import latest_posture_run
-
-    return latest_posture_run()
-
-
 @require_role()
 @require_GET
 def security_rollup(request):
-    run = _latest_posture_run()
+    run = latest_posture_run()
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
                          last_run=run)
     page = Paginator(data["rows"], ROLLUP_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -108,11 +101,11 @@ def _mode_counts(rows):
 @require_GET
 def security_rollup_csv(request):
     data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
-                         last_run=_latest_posture_run())
+                         last_run=latest_posture_run())
     signals = data["signals"]
     rollup.rollup_details(data["rows"], signals, all_rows=True)
-    audit_log(actor=request.user, action="security.export_csv", request=request,
-              details={"rows": len(data["rows"]), "sort": data["sort"], "order": data["order"]})
+    security_export_record(actor=request.user, rows=len(data["rows"]), sort=data["sort"], order=data["order"],
+                           request=request)
     write = csv_line_writer()
 
     def lines():

@@ -3,7 +3,7 @@ import logging
 import pytest
 from django.test.utils import override_settings
 
-from vectis.models import Role
+from accounts.models import Role
 
 from .factories import make_user
 from .traces import cache_keys_clear
@@ -200,7 +200,7 @@ def viewer_client(client, viewer_user):
 def graph_simulator_server():
     """One simulator served over HTTPS for the whole session (certificate and
     tenant generation cost a moment); `graph_sim` resets it per test."""
-    from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
+    from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, TenantSpec, build_tenant, serve
 
     sim = GraphSimulator(build_tenant(TenantSpec()), client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
     running = serve(sim)
@@ -227,8 +227,8 @@ def m365_connected(graph_sim, db):
     """graph_sim plus a saved connection listing every technician mailbox and
     one customer per simulated customer domain (subdomains match through it)."""
     from customers.services import customer_create
-    from integrations.connection import connection_save
-    from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from integrations.services import connection_save
 
     spec = graph_sim.simulator.tenant.spec
     for domain in spec.customer_domains:

@@ -11,6 +11,7 @@ a subprocess with tests/ on sys.path.
 
 from datetime import date, datetime, timezone
 
+from accounts.models import User
 from customers.models import Customer, CustomerDomain
 from security.models import PostureSnapshot
 from security.posture import (
@@ -20,7 +21,6 @@ from security.posture import (
     posture_metrics,
     snapshot_user_row,
 )
-from vectis.models import User
 
 PASSWORD = "correct-horse-battery-staple"
 

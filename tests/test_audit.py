@@ -1,10 +1,10 @@
 import pytest
 from django.urls import reverse
 
+from accounts.models import User
 from audit.log import audit_log
 from audit.models import AuditEvent
 from customers.models import Customer
-from vectis.models import User
 
 from .factories import PASSWORD
 

@@ -3,9 +3,12 @@ its services and commands must match the project's real entry points."""
 
 import importlib
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
+
+from .test_settings import PRODUCTION, run
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -66,10 +69,9 @@ def test_environment_variables_are_ones_settings_reads():
 
 def test_dockerfile_copies_every_package_and_runs_gunicorn():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    from django.conf import settings
 
     # The project's own apps: every one must be in the image (bench/ and tests/ need not).
-    packages = [app for app in settings.INSTALLED_APPS if (ROOT / app / "__init__.py").is_file()]
+    packages = [app for app in production_apps() if (ROOT / app / "__init__.py").is_file()]
     assert {"vectis", "integrations", "customers", "security", "compliance", "audit"} <= set(packages)
     for package in packages:
         assert re.search(rf"^COPY {package} \./{package}$", dockerfile, re.M), package
@@ -93,3 +95,24 @@ def test_the_app_connects_as_its_restricted_role_and_migrations_as_the_owner():
     from django.core.management import get_commands
 
     assert "grant_app_role" in get_commands() and "verify_audit" in get_commands()
+
+
+def production_apps():
+    """INSTALLED_APPS as the production settings (DEBUG off) build them."""
+    result = run(["shell", "-v", "0", "-c", "from django.conf import settings; print(' '.join(settings.INSTALLED_APPS))"],
+                 **PRODUCTION)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_the_simulator_and_the_demo_stay_out_of_production():
+    from django.conf import settings
+
+    assert "demo" in settings.INSTALLED_APPS  # tests run on the development profile
+    assert "demo" not in production_apps() and "graphsim" not in production_apps()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = re.findall(r"^COPY (\S+) ", dockerfile, re.M)
+    assert "integrations" in copied and not {"demo", "graphsim"} & set(copied)
+    assert not (ROOT / "integrations" / "simulator").exists()
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert not [name for name in packages if name.startswith(("demo", "graphsim"))]

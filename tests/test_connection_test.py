@@ -5,8 +5,8 @@ names its cause and fix, and the secret appears in no response, log record or au
 import pytest
 
 from audit.models import AuditEvent
+from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from integrations.connection import connection_get
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 URL = "/admin/integrations/microsoft-365/"
 
@@ -139,7 +139,7 @@ def test_policy_read_all_is_listed_as_optional_and_its_absence_is_no_problem(tes
 
 
 def test_policy_read_all_granted_shows_as_granted(test_button, graph_sim):
-    from integrations.simulator import WITH_POLICY_READ
+    from graphsim import WITH_POLICY_READ
 
     graph_sim.simulator.faults.set("missing_permissions", granted=list(WITH_POLICY_READ))
     text, row = test_button()
@@ -150,7 +150,7 @@ def test_policy_read_all_granted_shows_as_granted(test_button, graph_sim):
 
 
 def test_pim_permission_counts_as_granted_through_its_alternative(test_button, graph_sim):
-    from integrations.simulator import WITH_POLICY_READ
+    from graphsim import WITH_POLICY_READ
 
     graph_sim.simulator.faults.set("missing_permissions", granted=[*WITH_POLICY_READ, "RoleManagement.Read.Directory"])
     text, row = test_button()

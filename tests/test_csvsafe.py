@@ -6,9 +6,9 @@ import io
 import pytest
 from django.urls import reverse
 
+from accounts.csvsafe import cell
 from audit.log import audit_log
 from customers.models import Customer
-from vectis.csvsafe import cell
 
 DANGEROUS = [
     "=1+1", "+1", "-1+2", "@SUM(A1)", "＝1+1", "＋1", "－1", "＠SUM(A1)",

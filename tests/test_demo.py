@@ -4,10 +4,10 @@ tests it and syncs, so every feature has data after signing in."""
 from django.urls import reverse
 
 from customers.models import Customer, Message
+from demo.first_sync import demo_first_sync
+from demo.seed import DEMO_PASSWORD, demo_seed
+from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from integrations.connection import connection_get
-from integrations.demo import DEMO_PASSWORD, demo_seed
-from integrations.demo_sync import demo_first_sync
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from security.models import PostureSnapshot
 
 

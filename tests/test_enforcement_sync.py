@@ -7,12 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from integrations.m365.client import GraphClient
-from integrations.m365.posture_sync import posture_sync
-from integrations.m365.transport import RetryPolicy
-from integrations.models import PostureRun
-from integrations.simulator.enforcement import ADMIN_ROLES, transitive_members
-from integrations.simulator.server import (
+from graphsim.enforcement import ADMIN_ROLES, transitive_members
+from graphsim.server import (
     ALL_SIX,
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -20,8 +16,11 @@ from integrations.simulator.server import (
     GraphSimulator,
     serve,
 )
-from integrations.simulator.tenant import TenantSpec, build_tenant
-from security.models import PostureSnapshot
+from graphsim.tenant import TenantSpec, build_tenant
+from integrations.m365.client import GraphClient
+from integrations.m365.posture_sync import posture_sync
+from integrations.m365.transport import RetryPolicy
+from security.models import PostureRun, PostureSnapshot
 from tests.test_posture_sync import NOT_MFA, add_customers, customer_users
 
 ANCHOR = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ import pytest
 import responses
 
 from integrations.m365 import errors, parse
-from tests.test_graph_client import Sleeps, add_login, make_client
+from tests.graph_client.kit import Sleeps, add_login, make_client
 
 EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "graph"
 FILES = sorted(p.name for p in EXAMPLES.glob("*.json"))

@@ -6,9 +6,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.models import Role, User
 from customers.models import Contact, Customer, CustomerDomain
 from integrations.models import M365Connection
-from vectis.models import Role, User
 
 from .factories import make_user
 from .hostile_inputs import HOSTILE_FILES, HOSTILE_TEXT

@@ -1,7 +1,7 @@
 """Hostile mail cannot cross the access rule.
 
 Internet-Message-ID and iCalUId are chosen by whoever sends the mail. The
-simulated tenant carries the attacks (integrations/simulator/hostile.py): a
+simulated tenant carries the attacks (graphsim/hostile.py): a
 mail in Jane's inbox reusing the Message-ID of a customer mail only Jack
 holds, and an invitation to Jane reusing the iCalUId of a customer meeting
 only Jack attends. Each test drives a real sync against the simulator and
@@ -11,14 +11,14 @@ then asks the hub and the body endpoint as Jane (a member) would.
 import pytest
 from django.urls import reverse
 
+from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, CustomerDomain, Event, EventHolder, Message, MessageHolder, OwnDomain
 from customers.selectors import customer_events, customer_messages, events_visible, messages_visible
+from graphsim import DEMO_CLIENT_SECRET
+from graphsim.hostile import ATTACKER, COLLISION_MEETING, COLLISION_SUBJECT
 from integrations.connection import connection_get, connection_record_test
 from integrations.diagnostics import connection_test
-from integrations.simulator import DEMO_CLIENT_SECRET
-from integrations.simulator.hostile import ATTACKER, COLLISION_MEETING, COLLISION_SUBJECT
-from vectis.models import Role
 
 from .factories import make_user
 

@@ -7,11 +7,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, Event, Message
 from customers.selectors import customer_messages
-from integrations.simulator import SENTINEL_PREFIX, address_at
-from vectis.models import Role
+from graphsim import SENTINEL_PREFIX, address_at
 
 from .factories import make_user
 from .traces import assert_left_no_trace
@@ -159,7 +159,8 @@ def test_event_body_follows_the_same_rule(client, synced, people):
 
 
 def test_body_of_a_mailbox_removed_from_the_list_is_never_requested(client, synced, people):
-    from integrations.connection import connection_get, connection_save
+    from integrations.connection import connection_get
+    from integrations.services import connection_save
 
     admin, customer = people["admin"], busiest_customer()
     connection = connection_get()

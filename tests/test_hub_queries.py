@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.models import Role
 from customers.models import (
     Customer,
     Message,
@@ -15,7 +16,6 @@ from customers.models import (
 )
 from customers.selectors import customer_recent_message_count, customer_recent_messages
 from security import rollup
-from vectis.models import Role
 
 from .factories import make_snapshot, make_user, population
 

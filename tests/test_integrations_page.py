@@ -5,8 +5,8 @@ import re
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.connection import connection_save
 from integrations.models import MailboxState, SyncRun
+from integrations.services import connection_save
 
 TENANT = "8a2f5c1e-3b4d-4e6f-9a0b-1c2d3e4f5a6b"
 CLIENT = "11111111-2222-3333-4444-555555555555"
@@ -46,7 +46,7 @@ def test_a_failing_mailbox_shows_its_error(admin_client, admin_user):
 def test_sync_button_audits_and_runs_mail_then_posture(client, admin_user, m365_connected, django_capture_on_commit_callbacks):
     """Without a broker the tasks run in-process, so the button's whole path runs here against the simulator."""
     from audit.models import AuditEvent
-    from integrations.models import PostureRun
+    from security.models import PostureRun
 
     client.force_login(admin_user)
     with django_capture_on_commit_callbacks(execute=True):

@@ -5,9 +5,9 @@ flood the audit log."""
 import pytest
 from django.urls import reverse
 
+from accounts import login_throttle
+from accounts.models import Role
 from audit.models import AuditEvent
-from vectis import login_throttle
-from vectis.models import Role
 
 from .factories import PASSWORD, make_user
 

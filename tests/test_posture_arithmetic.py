@@ -4,9 +4,9 @@ pure functions, no database."""
 import pytest
 
 from security import posture, strength
+from security.metrics import Signal, signal_average, signal_get, signal_list, signal_register
 from security.posture import ObservedUser, pct, posture_metrics, snapshot_user_row
 from security.privileged import PRIVILEGED_ROLES, privileged_role
-from security.signals import Signal, signal_average, signal_get, signal_list, signal_register
 
 GA = {"template_id": "62e90394-69f5-4237-9190-012177145e10", "name": "Global Administrator"}
 EXA = {"template_id": "29232cdf-9323-42fd-ade2-1d097af3e4de", "name": "Exchange Administrator"}

@@ -13,8 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Customer
-from integrations.models import PostureRun
-from security.models import PostureSnapshot
+from security.models import PostureRun, PostureSnapshot
 from security.posture import ObservedUser
 from security.services import posture_collection_store
 
@@ -71,7 +70,7 @@ def test_rollup_averages_and_worst_first_order(viewer_client, three_customers):
 
 def test_rollup_hides_no_customer(viewer_client, three_customers):
     from customers.models import CustomerDomain
-    from integrations.models import PostureRun
+    from security.models import PostureRun
 
     quiet = Customer.objects.create(name="Delta Quiet")
     CustomerDomain.objects.create(customer=quiet, domain="delta.example")

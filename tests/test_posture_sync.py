@@ -11,13 +11,12 @@ from django.db import connection
 
 from customers.domains import address_domain
 from customers.models import CustomerDomain
+from graphsim.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, serve
+from graphsim.tenant import TenantSpec, build_tenant
 from integrations.m365.client import GraphClient
 from integrations.m365.posture_sync import posture_sync
 from integrations.m365.transport import RetryPolicy
-from integrations.models import PostureRun
-from integrations.simulator.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, serve
-from integrations.simulator.tenant import TenantSpec, build_tenant
-from security.models import DirectoryUser, PostureSnapshot
+from security.models import DirectoryUser, PostureRun, PostureSnapshot
 
 from .factories import make_customer, make_user
 
@@ -74,7 +73,7 @@ def customer_users(tenant, domain):
 
 
 def expected_figures(tenant, domain):
-    from integrations.simulator.enforcement import transitive_members
+    from graphsim.enforcement import transitive_members
 
     privileged = {
         m["id"] for r in tenant.roles if r.graph["roleTemplateId"] in PRIVILEGED_TEMPLATES

@@ -9,6 +9,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from customers.models import (
     Contact,
     Customer,
@@ -22,7 +23,6 @@ from customers.models import (
     MessageHolder,
     MessageParticipant,
 )
-from vectis.models import Role
 
 from .factories import make_user
 

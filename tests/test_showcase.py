@@ -3,8 +3,8 @@ at the one clearly named test customer, where every item carries an attack."""
 
 import json
 
-from integrations.simulator import SENTINEL_PREFIX, SHOWCASE_HOSTILE_DOMAIN, TenantSpec, address_at, build_tenant
-from integrations.simulator.directory import HOSTILE_PAYLOADS
+from graphsim import SENTINEL_PREFIX, SHOWCASE_HOSTILE_DOMAIN, TenantSpec, address_at, build_tenant
+from graphsim.directory import HOSTILE_PAYLOADS
 
 DOMAINS = (*TenantSpec().customer_domains, SHOWCASE_HOSTILE_DOMAIN)
 

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from integrations.simulator import TenantSpec, build_tenant
+from graphsim import TenantSpec, build_tenant
 
-from .test_simulator import assert_graph_error, start
+from .simulator.kit import assert_graph_error, start
 
 ANCHOR = datetime(2025, 3, 10, 12, 0, tzinfo=timezone.utc)
 BUSY = 5600  # just over the cap, to keep the module quick

@@ -23,9 +23,10 @@ from customers.retention import communications_forget_unmatched, communications_
 from customers.services import customer_delete, domain_add, domain_remove
 from integrations import tasks
 from integrations.claims import claim_stale_after
-from integrations.connection import connection_get, connection_save
+from integrations.connection import connection_get
 from integrations.m365.sync import mailbox_claim_row, sync_runs_purge_old
 from integrations.models import MailboxState, SyncRun
+from integrations.services import connection_save
 from vectis.celery import app as celery_app
 
 

@@ -13,10 +13,7 @@ import pytest
 from django.urls import reverse
 
 from customers.models import MessageHolder
-from integrations.m365 import errors
-from integrations.m365.client import MESSAGE_FIELDS
-from integrations.models import MailboxState, SyncRun
-from integrations.simulator import (
+from graphsim import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     SENTINEL_PREFIX,
@@ -25,6 +22,9 @@ from integrations.simulator import (
     build_tenant,
     serve,
 )
+from integrations.m365 import errors
+from integrations.m365.client import MESSAGE_FIELDS
+from integrations.models import MailboxState, SyncRun
 
 from .conftest import SyncKit
 
@@ -45,7 +45,7 @@ def busy_server():
 def kit(busy_server, settings, db):
     """Like sync_kit, on the busy tenant: one customer per domain, both technicians allowed."""
     from customers.services import customer_create
-    from integrations.connection import connection_save
+    from integrations.services import connection_save
 
     busy_server.simulator.reset(tenant=True)
     settings.VECTIS_GRAPH_BASE_URL = busy_server.graph_base_url

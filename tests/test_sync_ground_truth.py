@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from customers.communications import Direction
+from customers.matching import customer_matcher_build
 from customers.models import (
     Contact,
     Customer,
@@ -16,8 +17,8 @@ from customers.models import (
     MessageHolder,
     MessageParticipant,
 )
+from graphsim import SENTINEL_PREFIX, address_at
 from integrations.models import MailboxState, SyncRun
-from integrations.simulator import SENTINEL_PREFIX, address_at
 from integrations.tasks import sync_mailbox
 
 from .traces import all_cache_text, all_database_text, assert_left_no_trace
@@ -161,7 +162,8 @@ def test_dropped_items_leave_no_row_no_cache_entry_and_no_log_line(sync_kit, all
 
 
 def test_sync_requests_only_listed_mailboxes_with_select_and_never_a_body(sync_kit):
-    from integrations.connection import connection_get, connection_save
+    from integrations.connection import connection_get
+    from integrations.services import connection_save
 
     conn = connection_get()
     listed = sync_kit.mailboxes()
@@ -197,14 +199,13 @@ def test_the_filter_reads_the_same_participant_list_that_is_stored(db):
     forget-unmatched all read the one stored list (from, to, cc, bcc)."""
     from django.utils import timezone
 
-    from customers import ingest
     from customers.services import customer_create
     from integrations.m365 import parse
     from integrations.m365.mail_sync import message_row
     from integrations.m365.sync import SyncContext
 
     customer_create(actor=None, name="Northwind", domains=["northwind.example"])
-    ctx = SyncContext(now=timezone.now(), matcher=ingest.customer_matcher_build(),
+    ctx = SyncContext(now=timezone.now(), matcher=customer_matcher_build(),
                       own_domains=frozenset({"msp.example"}), technicians=frozenset({"jane@msp.example"}))
 
     def graph(to):

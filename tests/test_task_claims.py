@@ -13,9 +13,9 @@ from django.utils import timezone
 from integrations.claims import ClaimLost, claim_stale_after
 from integrations.connection import connection_get, graph_client_for
 from integrations.m365.posture_sync import posture_claim_row, posture_collect, posture_sync
-from integrations.models import PostureRun, TaskClaim
+from integrations.models import TaskClaim
 from integrations.tasks import sync_posture
-from security.models import PostureSnapshot
+from security.models import PostureRun, PostureSnapshot
 
 
 def collect():

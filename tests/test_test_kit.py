@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.hashers import get_hasher
 from django.core.cache import cache
 
-from vectis.login_throttle import MAX_FAILURES, login_failure_record, login_locked
+from accounts.login_throttle import MAX_FAILURES, login_failure_record, login_locked
 
 from .traces import all_cache_text, assert_left_no_trace
 

@@ -7,8 +7,8 @@ import re
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from vectis.forms import time_zone_choices
-from vectis.models import Role
+from accounts.forms import time_zone_choices
+from accounts.models import Role
 
 from .factories import make_user
 

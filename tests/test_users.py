@@ -2,8 +2,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from accounts.models import Role, User
 from audit.models import AuditEvent
-from vectis.models import Role, User
 
 
 def test_admin_cannot_edit_own_account(admin_client, admin_user):
@@ -77,7 +77,7 @@ def test_login_ignores_offsite_next(client, admin_user):
 
 
 def test_repeated_failed_sign_ins_lock_the_username_for_a_while(client, admin_user):
-    from vectis.login_throttle import MAX_FAILURES, login_failures_clear
+    from accounts.login_throttle import MAX_FAILURES, login_failures_clear
 
     for _ in range(MAX_FAILURES):
         assert client.post(reverse("login"), {"username": "ada", "password": "guess"}).status_code == 200

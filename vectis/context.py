@@ -3,7 +3,8 @@ and the warnings every admin page shows."""
 
 from django.conf import settings
 
-from .models import Role
+from accounts.models import Role
+from integrations.connection import secret_expiry_banners
 
 
 def navigation(request):
@@ -12,7 +13,5 @@ def navigation(request):
         return {}
     context = {"is_admin": user.role == Role.ADMIN, "VECTIS_VERSION": settings.VECTIS_VERSION}
     if context["is_admin"]:
-        from integrations.connection import secret_expiry_banners
-
         context["admin_banners"] = secret_expiry_banners()
     return context

@@ -117,12 +117,17 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "vectis",
+    "accounts",
     "audit",
     "customers",
     "integrations",
     "security",
     "compliance",
 ]
+if DEBUG:
+    # The demo (`./dev run`: run_demo, m365_simulator) is development-only;
+    # neither demo/ nor graphsim/ is in the production image.
+    INSTALLED_APPS.append("demo")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -135,12 +140,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "vectis.access.UserTimeZoneMiddleware",
+    "accounts.access.UserTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "vectis.urls"
 WSGI_APPLICATION = "vectis.wsgi.application"
-AUTH_USER_MODEL = "vectis.User"
+AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"

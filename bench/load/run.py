@@ -58,7 +58,7 @@ import django, json
 django.setup()
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
-from vectis.models import User
+from accounts.models import User
 out = []
 for username in {json.dumps(users)}:
     user = User.objects.get(username=username)

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from customers import ingest
 from customers.communications import Direction
-from customers.domains import address_domain, domain_candidates
+from customers.domains import address_domain, domain_within
 
 from . import errors, parse
 
@@ -178,9 +178,7 @@ def _direction(sender, *, mailbox, folder, ctx):
     if address and (address == mailbox or address in ctx.technicians):
         return Direction.SENT
     domain = address_domain(address) if address else ""
-    if domain and not ctx.matcher.is_customer_domain(domain) and any(
-        candidate in ctx.own_domains for candidate in domain_candidates(domain)
-    ):
+    if domain and not ctx.matcher.is_customer_domain(domain) and domain_within(domain, ctx.own_domains):
         return Direction.SENT
     return Direction.RECEIVED
 

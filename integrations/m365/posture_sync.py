@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from customers.domains import DomainIndex
 from customers.models import CustomerDomain
+from security.models import PostureRun
 from security.posture import IN_SCOPE, ObservedUser, mfa_decision, scope_reason
 from security.privileged import privileged_role, privileged_role_rule
 from security.services import posture_collection_store
@@ -42,7 +43,7 @@ from security.strength import METHOD_STRENGTH
 
 from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow, task_claim_row
 from ..connection import graph_client_for
-from ..models import M365Connection, PostureRun
+from ..models import M365Connection
 from . import errors, parse
 from .enforcement_sync import EnforcementRead, enforcement_evaluate, enforcement_provenance, enforcement_read
 from .licence import licence_check
@@ -141,17 +142,6 @@ def posture_sync(*, client, run: PostureRun | None = None, claim=None) -> Postur
         raise
     _finish(run, client)
     return run
-
-
-def latest_posture_run() -> PostureRun | None:
-    """The most recent run, for the pages that show the last outcome."""
-    return PostureRun.objects.order_by("-started_at", "-id").first()
-
-
-def latest_finished_posture_run() -> PostureRun | None:
-    """The most recent run that ended with data or an error (not running, skipped or interrupted)."""
-    finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
-    return PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
 
 
 def _finish(run, client):

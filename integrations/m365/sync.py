@@ -12,14 +12,15 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from audit.log import audit_log
 from customers import ingest
 from customers.domains import address_domain, address_normalise
+from customers.matching import CustomerMatcher, customer_matcher_build
 
 from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow
 from ..connection import connection_get, current_mailboxes, graph_client_for
 from ..mailboxes import mailboxes_forget
 from ..models import M365Connection, MailboxState, SyncRun
+from ..services import mailbox_sync_record
 from . import errors, secrets
 from .calendar_sync import calendar_round
 from .mail_sync import FOLDERS, folder_round
@@ -38,7 +39,7 @@ class SyncContext:
     """What every page of a run needs, built once per run."""
 
     now: datetime
-    matcher: ingest.CustomerMatcher
+    matcher: CustomerMatcher
     own_domains: frozenset
     technicians: frozenset
 
@@ -102,14 +103,13 @@ def mailbox_sync(*, upn, full=False, reason="schedule", now=None, client=None):
     _record_outcome(connection=connection, upn=upn, runs=runs, started=started,
                     credentials_failed=isinstance(error, (errors.AuthenticationError, secrets.SecretDecryptionError)))
     if reason != "schedule" or initial:
-        audit_log(actor=None, action="m365.sync", target_type="mailbox", target_id=upn,
-                  details={"actor_label": "sync", **summary})
+        mailbox_sync_record(upn=upn, summary=summary)
     return summary
 
 
 def _context(*, now, connection):
     technicians = frozenset(address_normalise(m) for m in connection.mailboxes)
-    matcher = ingest.customer_matcher_build()
+    matcher = customer_matcher_build()
     own = set(ingest.own_domains()) | {address_domain(m) for m in technicians}
     # A domain that is also a customer's is never the MSP's own: mail from it is the customer's.
     own = {domain for domain in own if domain and not matcher.is_customer_domain(domain)}

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from vectis.models import Role
+from accounts.models import Role
 
 from ..factories import PASSWORD, make_user
 
@@ -235,9 +235,10 @@ class World:
 
     def connect(self):
         """What journey 1 does on the Configure page: save the Microsoft 365 connection, with its passed Test."""
-        from integrations.connection import connection_record_test, connection_save
+        from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+        from integrations.connection import connection_record_test
         from integrations.diagnostics import connection_test
-        from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+        from integrations.services import connection_save
 
         values = {"tenant_id": self.spec.tenant_id, "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
                   "mailboxes": self.technician_mailboxes()}

@@ -64,7 +64,8 @@ def test_admin_finds_the_body_fetch_and_the_pack_download_with_the_audit_filters
     expect(table.locator("tr")).to_have_count(1)
     row = table.locator("tr").first
     expect(row.locator("td").nth(1)).to_contain_text("tess")
-    expect(row.locator("td").nth(2)).to_have_text("body.fetch")
+    expect(row.locator("td").nth(2).locator(".action-label")).to_have_text("Opened email body")
+    expect(row.locator("td").nth(2).locator("code")).to_have_text("body.fetch")
     expect(row.locator("td").nth(3)).to_contain_text(f"customers.message {message_id}")
     expect(row.locator("td").nth(4)).to_have_text(customer.name)
     for shown in ("outcome: ok", f"mailbox: {holder.mailbox}", f"graph_id: {holder.graph_id}"):
@@ -82,7 +83,8 @@ def test_admin_finds_the_body_fetch_and_the_pack_download_with_the_audit_filters
     expect(table.locator("tr")).to_have_count(1)
     row = table.locator("tr").first
     expect(row.locator("td").nth(1)).to_contain_text("audrey")
-    expect(row.locator("td").nth(2)).to_have_text("compliance.pack_download")
+    expect(row.locator("td").nth(2).locator(".action-label")).to_have_text("Downloaded evidence pack")
+    expect(row.locator("td").nth(2).locator("code")).to_have_text("compliance.pack_download")
     for shown in ("framework: soc2", f"snapshot_date: {snapshot.taken_on.isoformat()}",
                   f"filename: {pack_path.name}", f"manifest_sha256: {pack.manifest_sha256}"):
         expect(row.locator("td.details")).to_contain_text(shown)

@@ -13,8 +13,8 @@ In this test Celery runs in-process, so the sync happens inside the POST of
 import pytest
 from playwright.sync_api import expect
 
+from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from integrations.models import M365Connection, MailboxState, SyncRun
-from integrations.simulator import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 
 pytestmark = pytest.mark.browser
 

@@ -27,7 +27,7 @@ from customers.models import (
     MessageHolder,
     MessageParticipant,
 )
-from integrations.simulator import SENTINEL_PREFIX
+from graphsim import SENTINEL_PREFIX
 
 from ..traces import all_cache_text, all_database_text
 from .processes import WORKER_APPLICATION_NAME, CeleryBeat, CeleryWorker, worker_database_url

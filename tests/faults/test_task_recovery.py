@@ -33,9 +33,9 @@ from django.utils import timezone
 from integrations.claims import INTERRUPTED_ERROR
 from integrations.connection import connection_get
 from integrations.m365.posture_sync import posture_collect
-from integrations.models import PostureRun, SyncRun
+from integrations.models import SyncRun
 from integrations.tasks import sync_mailbox, sync_posture
-from security.models import DirectoryUser, PostureSnapshot
+from security.models import DirectoryUser, PostureRun, PostureSnapshot
 from vectis.celery import app
 
 from .processes import PrivateRedis, wait_for

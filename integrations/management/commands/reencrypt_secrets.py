@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.log import audit_log
 from integrations.connection import connection_get
 from integrations.m365 import secrets
+from integrations.services import connection_secret_reencrypt
 
 
 class Command(BaseCommand):
@@ -16,10 +16,7 @@ class Command(BaseCommand):
             self.stdout.write("No Microsoft 365 connection is stored; nothing to re-encrypt.")
             return
         try:
-            rotated = secrets.rotate(connection.client_secret_encrypted)
+            connection_secret_reencrypt(connection=connection, actor_label="manage.py")
         except secrets.SecretDecryptionError as error:
             raise CommandError(str(error)) from None
-        connection.client_secret_encrypted = rotated
-        connection.save(update_fields=["client_secret_encrypted", "updated_at"])
-        audit_log(actor=None, action="m365.secret_reencrypt", target=connection, details={"actor_label": "manage.py"})
         self.stdout.write(self.style.SUCCESS("Re-encrypted the Microsoft 365 client secret under the newest key."))

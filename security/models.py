@@ -107,3 +107,40 @@ class MfaException(models.Model):
 
     def __str__(self):
         return f"{self.user_principal_name}: {self.get_kind_display()} until {self.expires_on}"
+
+
+class CustomerTenant(models.Model):
+    """A customer's own Microsoft 365 tenant, linked by its admin's consent to
+    the MSP's (multi-tenant) app. A linked customer's posture is read from
+    that tenant alone, for posture only (never mail), and no longer by UPN
+    domain in the MSP's tenant. Changed only through integrations.customer_tenants
+    (which audits); the collection's own outcome fields are written by the run."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="tenant_link")
+    tenant_id = models.CharField(max_length=36, blank=True)  # blank: not linked (a consent may be pending)
+    tenant_name = models.CharField(max_length=256, blank=True)
+    linked_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.CharField(max_length=150, blank=True)
+    granted_permissions = models.JSONField(default=list, blank=True)  # the token's roles at the last Test
+    # The tenant's verified domains, offered to the admin as customer domains (never added silently).
+    verified_domains = models.JSONField(default=list, blank=True)
+    last_test_summary = models.CharField(max_length=500, blank=True)
+    # The pending consent: the nonce inside the signed state, cleared when used (single use).
+    consent_nonce = models.CharField(max_length=64, blank=True)
+    # The last posture collection from this tenant.
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_fix = models.TextField(blank=True)
+    last_request_id = models.CharField(max_length=200, blank=True)
+    last_graph_requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id"])]
+
+    def __str__(self):
+        return f"{self.customer} → {self.tenant_id or 'not linked'}"
+
+    @property
+    def linked(self):
+        return bool(self.tenant_id)

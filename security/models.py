@@ -13,7 +13,10 @@ from customers.models import Customer
 class DirectoryUser(models.Model):
     """A tenant user whose UPN matched a customer domain (others are only counted)."""
 
-    graph_id = models.CharField(max_length=64, unique=True)
+    # Unique per customer, not globally: object ids come from several tenants
+    # (the MSP's and each linked customer's), and one tenant must never be able
+    # to overwrite another's row by sending the same id.
+    graph_id = models.CharField(max_length=64)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="directory_users")
     user_principal_name = models.CharField(max_length=320)
     display_name = models.CharField(max_length=256, blank=True)
@@ -30,6 +33,7 @@ class DirectoryUser(models.Model):
     class Meta:
         ordering = ["user_principal_name"]
         indexes = [models.Index(fields=["customer", "user_principal_name"])]
+        constraints = [models.UniqueConstraint(fields=["customer", "graph_id"], name="one_directory_user_per_customer")]
 
     def __str__(self):
         return self.user_principal_name

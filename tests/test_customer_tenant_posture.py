@@ -5,7 +5,10 @@ Celery tasks (eager)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from customers.models import Customer
 from integrations import tasks
@@ -161,3 +164,32 @@ def test_unlink_then_domain_matching_resumes(linked):
     assert snapshot.provenance["source"]["kind"] == "msp_tenant"
     assert {u["graph_id"] for u in snapshot.users} == {
         u.id for u in linked.simulator.tenant.users if u.kind == "customer" and u.customer_domain == "northwind.example"}
+
+
+def test_every_posture_page_says_which_source(linked, admin_client):
+    _collect_all()
+    northwind, tailspin = Customer.objects.get(name="Northwind"), Customer.objects.get(name="Tailspin")
+    own = "The customer&#x27;s own Microsoft 365 tenant (Northwind Traders)"
+    msp = "Matched by UPN domain in the MSP&#x27;s Microsoft 365 tenant"
+    for url, expected in ((f"/customers/{northwind.pk}/", own), (f"/customers/{tailspin.pk}/", msp),
+                          (f"/security/customers/{northwind.pk}/", own),
+                          (f"/compliance/?customer={northwind.pk}", own), (f"/compliance/?customer={tailspin.pk}", msp)):
+        page = admin_client.get(url).content.decode()
+        assert expected in page, url
+    rollup = admin_client.get("/security/").content.decode()
+    assert "Source: own tenant" in rollup and "Source: domain match" in rollup
+
+
+def test_security_flags_stale_data_and_the_failing_tenant(linked, admin_client):
+    _collect_all()
+    assert "stale</span>" not in admin_client.get("/security/").content.decode()
+    PostureSnapshot.objects.filter(customer__name="Fabrikam").update(as_of=timezone.now() - timedelta(days=3))
+    linked.simulator.customer_consent_revoke(FABRIKAM)
+    tokens.forget_token_apps()
+    tenant_posture_collect(customer_id=Customer.objects.get(name="Fabrikam").pk)
+    page = admin_client.get("/security/").content.decode()
+    fabrikam_row = page[page.index(">Fabrikam<"):][:3000]
+    assert "Last collection failed" in fabrikam_row and "AADSTS700016" in fabrikam_row
+    assert "stale</span>" in fabrikam_row
+    northwind_row = page[page.index(">Northwind<"):][:3000]
+    assert "Last collection failed" not in northwind_row.split("</tr>")[0]

@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from customers.domains import DomainIndex
 from customers.models import CustomerDomain
-from security.posture import IN_SCOPE, ObservedUser, mfa_decision, scope_reason
+from security.posture import IN_SCOPE, MSP_SOURCE_LABEL, ObservedUser, mfa_decision, scope_reason
 from security.privileged import privileged_role, privileged_role_rule
 from security.services import posture_collection_store
 from security.strength import METHOD_STRENGTH
@@ -322,7 +322,7 @@ def _granted(client):
         return []
 
 
-MSP_SOURCE = {"kind": "msp_tenant", "label": "Matched by UPN domain in the MSP's Microsoft 365 tenant"}
+MSP_SOURCE = {"kind": "msp_tenant", "label": MSP_SOURCE_LABEL}
 
 
 def customer_tenant_source(tenant_name):

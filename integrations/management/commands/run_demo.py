@@ -12,7 +12,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.demo import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
+from integrations.demo import (
+    DEMO_BUSY_INBOX_MESSAGES,
+    DEMO_PASSWORD,
+    demo_customer_tenants_add,
+    demo_seed,
+    point_settings_at,
+)
 from integrations.simulator import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -23,6 +29,7 @@ from integrations.simulator import (
     build_tenant,
     serve,
 )
+from vectis.models import User
 
 
 class Command(BaseCommand):
@@ -46,13 +53,14 @@ class Command(BaseCommand):
         # The demo grants the optional seventh permission, so it shows MFA enforcement too.
         running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
                                        granted_permissions=WITH_POLICY_READ))
+        demo_customer_tenants_add(running.simulator)
         point_settings_at(running)
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")
         demo_seed(tenant=tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
         self.stdout.write("Syncing mail, calendars and security posture from the simulated tenant…")
         from integrations.demo_sync import demo_first_sync
 
-        self.stdout.write(demo_first_sync())
+        self.stdout.write(demo_first_sync(admin=User.objects.get(username="admin")))
         self.stdout.write(self.style.SUCCESS(
             f"\nVectis demo: http://127.0.0.1:{port}/\n"
             f"  admin   / {DEMO_PASSWORD}   (admin)\n"

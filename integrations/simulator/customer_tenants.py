@@ -13,8 +13,10 @@ Consent states, as Entra behaves for app-only tokens:
 - consented: the token's `roles` claim lists exactly what was granted, so a
   consent that lacks a permission gives a token without it.
 
-The admin-consent endpoint has no sign-in page here: the admin "consents"
-at once (or declines, see consent_next) and is sent back to redirect_uri with
+At /organizations/adminconsent a plain page stands in for Entra's sign-in and
+consent prompt (pick the tenant, Accept or Cancel); with consent_next set, or
+at /{tenant}/adminconsent, the admin consents at once. Either way they are
+sent back to redirect_uri with
 `admin_consent=True&tenant=<id>&state=<state>`, or with
 `error=access_denied&error_description=AADSTS65004: ...&state=<state>`.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import escape
 from urllib.parse import urlencode, urlsplit
 
 from .tenant import Tenant, TenantSpec, build_tenant
@@ -127,6 +130,10 @@ class CustomerTenants:
             return _page(400, "AADSTS50011: The redirect URI specified in the request does not match the redirect "
                               "URIs configured for the application.")
         chosen = self.next_consent or {}
+        if req.q("sim_tenant"):  # the answer to the sign-in page below
+            chosen = {"tenant": req.q("sim_tenant"), "decline": req.q("sim_decision") == "decline"}
+        elif segment.lower() in ("organizations", "common") and not chosen:
+            return self._sign_in_page(req)
         if segment.lower() in ("organizations", "common"):
             entry = self.get(chosen.get("tenant"))
         else:
@@ -143,6 +150,24 @@ class CustomerTenants:
         entry.consents.append(answer)
         separator = "&" if "?" in redirect_uri else "?"
         return SimResponse(302, b"", {"Location": f"{redirect_uri}{separator}{urlencode(answer)}"})
+
+
+    def _sign_in_page(self, req: SimRequest) -> SimResponse:
+        """Stands in for Entra's sign-in and consent prompt: pick whose admin you are, accept or cancel."""
+        hidden = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                         for k, v in req.query.items() if not k.startswith("sim_"))
+        rows = "".join(
+            f'<form method="get" class="tenant"><h2>{escape(c.tenant.spec.tenant_name)}</h2>'
+            f'<p>Signed in as admin@{escape(c.tenant.spec.msp_domain)}. Vectis asks to read: '
+            f'{escape(", ".join(self._consent_grant(c)))}.</p>{hidden}'
+            f'<input type="hidden" name="sim_tenant" value="{escape(c.tenant_id)}">'
+            '<button name="sim_decision" value="accept">Accept</button> '
+            '<button name="sim_decision" value="decline">Cancel</button></form>'
+            for c in self.by_id.values())
+        html = ("<!doctype html><html><head><meta charset='utf-8'><title>Permissions requested</title></head><body>"
+                "<h1>Permissions requested (simulated Microsoft Entra)</h1>"
+                f"{rows or '<p>No customer tenant in this simulator.</p>'}</body></html>")
+        return SimResponse(200, html.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
 
 def _page(status: int, text: str) -> SimResponse:

@@ -18,6 +18,7 @@ from .forms import ConnectionForm
 from .m365 import secrets
 from .m365.posture_sync import posture_in_progress
 from .status import integrations_status
+from .tenant_views import consent_redirect_uri
 
 
 @require_role(Role.ADMIN)
@@ -58,7 +59,8 @@ def m365_configure(request):
             messages.success(request, "Saved. Start the initial sync when you're ready.")
             return redirect("integrations:index")
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
-    return render(request, template, {"form": form, "connection": connection, "report": report})
+    return render(request, template, {"form": form, "connection": connection, "report": report,
+                                      "consent_redirect_uri": consent_redirect_uri(request)})
 
 
 def _stored_secret_readable(connection):

@@ -237,3 +237,8 @@ def test_state_expiry_is_real_time(admin_client, tenants, northwind, monkeypatch
     callback = _consent(tenants, _consent_url(admin_client, northwind))
     time.sleep(2.1)
     assert admin_client.get(callback).status_code == 400
+
+
+def test_configure_page_gives_the_exact_redirect_uri_to_register(admin_client, m365_connected):
+    page = admin_client.get("/admin/integrations/microsoft-365/").content.decode()
+    assert "multitenant" in page and f"http://testserver{CALLBACK}" in page

@@ -5,6 +5,8 @@ Celery tasks (eager)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -193,3 +195,8 @@ def test_security_flags_stale_data_and_the_failing_tenant(linked, admin_client):
     assert "stale</span>" in fabrikam_row
     northwind_row = page[page.index(">Northwind<"):][:3000]
     assert "Last collection failed" not in northwind_row.split("</tr>")[0]
+    rows = {r["customer"]: r for r in csv.DictReader(io.StringIO(
+        b"".join(admin_client.get("/security/export.csv").streaming_content).decode()))}
+    assert rows["Fabrikam"]["source"] == "own tenant" and rows["Fabrikam"]["stale"] == "yes"
+    assert "AADSTS700016" in rows["Fabrikam"]["last_collection_error"]
+    assert rows["Tailspin"]["source"] == "domain match" and rows["Tailspin"]["stale"] == ""

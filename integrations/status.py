@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from security.models import CustomerTenant
+
 from .claims import claim_stale_after
 from .connection import connection_get
 from .m365.posture_sync import posture_in_progress
@@ -28,6 +30,8 @@ def integrations_status():
         finished = (PostureRun.Outcome.SUCCESS, PostureRun.Outcome.FAILED)
         context["posture_run"] = PostureRun.objects.filter(outcome__in=finished).order_by("-started_at", "-id").first()
         context["posture_busy"] = posture_in_progress()
+        context["customer_tenants"] = list(CustomerTenant.objects.exclude(tenant_id="").select_related("customer")
+                                           .order_by("customer__name"))
     return context
 
 

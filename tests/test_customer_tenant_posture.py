@@ -200,3 +200,14 @@ def test_security_flags_stale_data_and_the_failing_tenant(linked, admin_client):
     assert rows["Fabrikam"]["source"] == "own tenant" and rows["Fabrikam"]["stale"] == "yes"
     assert "AADSTS700016" in rows["Fabrikam"]["last_collection_error"]
     assert rows["Tailspin"]["source"] == "domain match" and rows["Tailspin"]["stale"] == ""
+
+
+def test_integrations_page_lists_each_linked_tenant_with_its_outcome(linked, admin_client):
+    linked.simulator.customer_consent_revoke(FABRIKAM)
+    _collect_all()
+    section = admin_client.get("/admin/integrations/").content.decode().split('id="customer-tenants"')[1]
+    assert "Northwind Traders" in section and FABRIKAM in section
+    fabrikam = section[section.index(FABRIKAM):].split("</tr>")[0]
+    assert "failed" in fabrikam and "AADSTS700016" in fabrikam and "trace id" in fabrikam
+    northwind = section[section.index(NORTHWIND):].split("</tr>")[0]
+    assert "tag-ok" in northwind

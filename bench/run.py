@@ -16,6 +16,8 @@ bench/results/<timestamp>[-quick].json. Benchmarks:
            and with the per-user fallback (simulator fault unlicensed_report)
   pack     evidence pack of the 10,000-user customer (needs posture's database;
            runs posture first if it is not selected)
+  tenants  a posture round over 500 linked customer tenants of 200 users each
+           with 1 and 4 worker processes; /security at 500 linked customers
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ FULL = {
     "hub": {"messages": 1_000_000, "customers": 2000, "mailboxes": 50, "repeats": 30, "snapshot_days": 90},
     "posture": {"users": 10_000},
     "pack": {"repeats": 3},
+    "tenants": {"tenants": 500, "users": 200},
 }
 QUICK = {
     "sync": {"mailboxes": 3, "messages": 300},
@@ -43,9 +46,10 @@ QUICK = {
     "hub": {"messages": 20_000, "customers": 100, "mailboxes": 10, "repeats": 5, "snapshot_days": 10},
     "posture": {"users": 300},
     "pack": {"repeats": 1},
+    "tenants": {"tenants": 8, "users": 20},
 }
 REUSE = [False]
-ORDER = ("sync", "cap", "memory", "hub", "posture", "pack")
+ORDER = ("sync", "cap", "memory", "hub", "posture", "pack", "tenants")
 
 
 def main(argv=None):
@@ -215,6 +219,19 @@ def bench_pack(sizes, suffix, databases):
     return common.run_child("pack", sizes["pack"], common.child_env(db))
 
 
+def bench_tenants(sizes, suffix, databases):
+    size = sizes["tenants"]
+    db = _db("tenants", suffix, databases)
+    with common.simulator(mailboxes=1, messages_per_mailbox=5, events_per_mailbox=2, users_per_customer=2,
+                          customer_tenants=size["tenants"], customer_tenant_users=size["users"], policy_read=True) as info:
+        env = common.child_env(db, **common.sim_env(info))
+        seeded = common.run_child("tenants_seed", {"sim": info, "tenants": size["tenants"]}, env)
+        rounds = [common.run_child("tenants_round", {"workers": workers}, env) for workers in (1, 4)]
+        common.collectstatic(env)
+        page = common.run_child("tenants_security", {"repeats": 10}, env)
+    return {"seed": seeded, "tenant_build_seconds": info["tenant_build_seconds"], "rounds": rounds, "security": page}
+
+
 # ------------------------------------------------------------------ the table
 
 
@@ -267,6 +284,15 @@ def rows_for(report):
         for key, f in pk["frameworks"].items():
             rows.append(("pack", f"evidence pack {key}, {pk['customer_users']:,}-user customer",
                          f"{f['seconds_median']} s, {f['zip_bytes'] / 1024:,.0f} KiB zip"))
+    if "tenants" in results:
+        t = results["tenants"]
+        for r in t["rounds"]:
+            rows.append(("tenants", f"posture round, {r['tenants']} customer tenants, {r['workers']} worker(s)",
+                         f"{r['seconds']} s ({r['seconds_per_tenant']} s/tenant), {r['graph_requests']:,} Graph requests "
+                         f"({r['graph_requests_per_tenant']}/tenant), outcomes {r['outcomes']}"))
+        s = t["security"]
+        rows.append(("tenants", f"/security at {t['seed']['linked']} linked customers",
+                     f"{s['queries']} queries, p50 {s['p50_ms']} ms, max {s['max_ms']} ms"))
     return rows
 
 

@@ -9,6 +9,7 @@ import argparse
 import json
 import signal
 import time
+import uuid
 from pathlib import Path
 
 from graphsim import (
@@ -19,8 +20,14 @@ from graphsim import (
     GraphSimulator,
     TenantSpec,
     build_tenant,
+    customer_tenant_spec,
     serve,
 )
+
+
+def bench_customer_tenants(count):
+    """(tenant id, domain) of the benchmark's customer tenants: the same on both sides of the process boundary."""
+    return [(str(uuid.UUID(int=(0xB0 << 120) + i, version=4)), f"tenant{i:04d}.example") for i in range(count)]
 
 
 def main(argv=None):
@@ -44,6 +51,9 @@ def main(argv=None):
     # Graph returns a tenant's Conditional Access policies in one page in practice; the
     # simulator's default of 5 a page exists to make tests follow nextLinks.
     parser.add_argument("--ca-page-size", type=int, default=100)
+    # Customer tenants (benchmark "tenants"): N consented tenants of U users each.
+    parser.add_argument("--customer-tenants", type=int, default=0)
+    parser.add_argument("--customer-tenant-users", type=int, default=200)
     args = parser.parse_args(argv)
 
     spec_kwargs = {
@@ -63,8 +73,15 @@ def main(argv=None):
                          ca_page_size=args.ca_page_size, delta_filter_cap=args.delta_filter_cap or None, **extra)
     for name in args.fault:
         sim.faults.set(name)
+    for tenant_id, domain in bench_customer_tenants(args.customer_tenants):
+        sim.add_customer_tenant(customer_tenant_spec(tenant_id=tenant_id, name=domain.split(".")[0].title(),
+                                                     domain=domain, users=args.customer_tenant_users,
+                                                     seed=int(tenant_id[:8], 16) % 1000),
+                                consented=True)
+    built = time.perf_counter() - started
     running = serve(sim)
     info = running.info()
+    info.pop("customer_tenants", None)  # the list is bench_customer_tenants(N): no need to ship 500 entries
     info.update(
         anchor=spec.anchor.isoformat(), technician_upns=spec.technician_upns(), customer_domains_all=list(spec.customer_domains),
         tenant_build_seconds=round(built, 2), messages_total=len(tenant.all_messages()), users_total=len(tenant.users),

@@ -3,6 +3,8 @@ HTML copy print the same facts in the same order."""
 
 from datetime import datetime, timezone
 
+from security.posture import posture_source
+
 from .enforcement_files import ENFORCEMENT_FILES, EXCEPTIONS_FILE, exceptions_csv
 from .evaluate import (
     NOT_EVIDENCED_WITHOUT_ENFORCEMENT,
@@ -124,6 +126,10 @@ def overall_mfa_text(population):
     return text + (f"; {unknown} unknown, not counted" if unknown else "")
 
 
+def source_text(provenance):
+    return posture_source(provenance)["label"]
+
+
 def mfa_source_text(provenance):
     used = _value(provenance, "mfa_source")
     text = MFA_SOURCE_LABELS.get(used, str(used))
@@ -139,6 +145,7 @@ def report_facts(source):
     return [
         ("Customer", source.customer_name),
         ("Microsoft 365 tenant", tenant_text(provenance)),
+        ("Posture source", source_text(provenance)),
         ("Snapshot", f"{source.taken_on.isoformat()}, data collected "
                      f"{utc_text(_value(provenance, 'collection_started'))} to {utc_text(_value(provenance, 'collection_finished'))}"),
         ("Framework", evaluation.framework.label),
@@ -191,6 +198,7 @@ def provenance_items(source):
         consistency = ["The snapshot stores no figures to compare."]
     return [
         ("Tenant", [tenant_text(provenance)]),
+        ("Posture source", [source_text(provenance)]),
         ("Graph base URL and API version", [f"{_value(provenance, 'graph_base_url')} (API version {_value(provenance, 'api_version')})"]),
         ("Graph endpoints used", _as_list(_value(provenance, "endpoints"))),
         ("Permissions granted at collection", _as_list(_value(provenance, "permissions_granted"))),

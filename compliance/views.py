@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.access import require_role
 from security.models import PostureSnapshot
+from security.posture import posture_source
 
 from .controls import framework_by_key
 from .evaluate import REGISTERED_NOT_ENFORCED, RESULT_LABELS, enforcement_was_read
@@ -69,6 +70,7 @@ def _rows_context(snapshot, framework):
         "named_open_up_to": NAMED_OPEN_UP_TO,
         "result_summary": [(key, label, evaluation.result_counts[key]) for key, label in RESULT_LABELS.items()],
         "mfa_source": MFA_SOURCE_LABELS.get(source.provenance.get("mfa_source"), "not recorded"),
+        "posture_source": posture_source(source.provenance),
         "enforcement_text": enforcement_text(source.provenance),
         "enforcement_read": enforcement_was_read(source.provenance),
         "protected_note": PROTECTED_NOTE,

@@ -7,9 +7,12 @@ from integrations.diagnostics import connection_test
 from integrations.m365 import secrets
 from integrations.m365.posture_sync import posture_sync
 from integrations.m365.sync import mailbox_sync
+from integrations.m365.tenant_posture import tenant_posture_collect
+
+from .seed import demo_customer_tenants_link
 
 
-def demo_first_sync():
+def demo_first_sync(*, admin=None):
     connection = connection_get()
     report = connection_test(tenant_id=connection.tenant_id, client_id=connection.client_id,
                              client_secret=secrets.decrypt(connection.client_secret_encrypted),
@@ -22,9 +25,12 @@ def demo_first_sync():
         runs = (mailbox_sync(upn=upn, reason="initial") or {}).get("runs", {})
         counts = ", ".join(f"{folder} {run['kept']} kept / {run['dropped']} dropped{_capped(run)}" for folder, run in runs.items())
         lines.append(f"  {upn}: {counts or 'not synced'}")
+    linked = demo_customer_tenants_link(actor=admin) if admin is not None else []
     with graph_client_for(connection) as client:
         run = posture_sync(client=client)
     lines.append(f"  posture: {run.outcome}, {run.users_matched} users matched to customers ({run.mfa_source})")
+    for customer in linked:
+        lines.append(f"  posture of {customer.name} from its own tenant: {tenant_posture_collect(customer_id=customer.pk)}")
     return "\n".join(lines)
 
 

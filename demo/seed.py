@@ -7,7 +7,9 @@ from django.db import transaction
 from accounts.models import Role, User
 from customers.models import Contact, CustomerDomain
 from customers.services import customer_create
+from graphsim import customer_tenant_spec
 from integrations.services import connection_save
+from integrations.tenant_services import tenant_link_by_id
 
 DEMO_PASSWORD = "vectis-demo-password"
 # The demo's last technician runs a busy helpdesk inbox: past Graph's
@@ -28,6 +30,37 @@ EXTRA_CUSTOMERS = [  # customers with no Microsoft 365 activity, as every MSP ha
     ("Blue Yonder Airlines", "blueyonder.example"),
     ("Coho Winery", "cohowinery.example"),
 ]
+
+
+# Customers with a Microsoft 365 tenant of their own: (customer domain, tenant id,
+# tenant name, member users, Entra ID P1, consented when the demo starts).
+# Two are linked at start; Alpine Ski House waits for the admin to follow the
+# consent link (Customers → Alpine Ski House → Link Microsoft 365 tenant).
+# Every other customer is matched by UPN domain in the MSP's tenant.
+DEMO_CUSTOMER_TENANTS = [
+    ("northwind.example", "8d2f6a41-3c5e-4b7a-9f10-2e4d6c8a0b11", "Northwind Traders", 48, True, True),
+    ("adatum.example", "c41e9b07-7a2d-4f3c-8e65-1b9d0f2a7c22", "Adatum Corporation", 27, False, True),
+    ("alpineskihouse.example", "e7a05c93-1f4b-4d8e-a2c6-9b3f5d1e8a33", "Alpine Ski House", 18, True, False),
+]
+
+
+def demo_customer_tenants_add(simulator):
+    """The customers' own tenants, in the simulator next to the MSP's."""
+    for seed, (domain, tenant_id, name, users, premium, consented) in enumerate(DEMO_CUSTOMER_TENANTS, start=31):
+        simulator.add_customer_tenant(customer_tenant_spec(tenant_id=tenant_id, name=name, domain=domain, users=users,
+                                                           seed=seed, entra_premium=premium, showcase=True),
+                                      consented=consented)
+
+
+def demo_customer_tenants_link(*, actor):
+    """Link the customers whose tenant already consented (as "Consent granted elsewhere?" does)."""
+    linked = []
+    for domain, tenant_id, *_rest, consented in DEMO_CUSTOMER_TENANTS:
+        row = CustomerDomain.objects.select_related("customer").filter(domain=domain).first()
+        if consented and row is not None and tenant_link_by_id(actor=actor, customer=row.customer,
+                                                               tenant_id=tenant_id).token_ok:
+            linked.append(row.customer)
+    return linked
 
 
 def point_settings_at(running):

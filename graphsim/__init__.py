@@ -6,6 +6,7 @@ test fixture, the demo launcher or a benchmark can run it directly.
     from graphsim import TenantSpec, build_tenant, GraphSimulator, serve
 """
 
+from .customer_tenants import POSTURE_PERMISSIONS, CustomerTenant, customer_tenant_spec
 from .faults import FAULTS, Faults
 from .graph import DELTA_FILTER_CAP
 from .server import (
@@ -21,6 +22,9 @@ from .server import (
 from .tenant import SENTINEL_PREFIX, SHOWCASE_HOSTILE_DOMAIN, ItemRecord, Tenant, TenantSpec, UserRecord, address_at, build_tenant
 
 __all__ = [
+    "CustomerTenant",
+    "POSTURE_PERMISSIONS",
+    "customer_tenant_spec",
     "ALL_SIX",
     "DELTA_FILTER_CAP",
     "DEMO_CLIENT_ID",

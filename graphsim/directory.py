@@ -197,8 +197,9 @@ def _organization(tenant: Tenant) -> None:
         ],
         "privacyProfile": {"contactEmail": "", "statementUrl": ""},
         "provisionedPlans": [{"capabilityStatus": "Enabled", "provisioningStatus": "Success", "service": "exchange"}],
+        # dict.fromkeys: a customer's own tenant lists its default domain among its "customer" domains too.
         "verifiedDomains": [domain(spec.msp_domain, default=True), domain(spec.initial_domain, initial=True)]
-        + [domain(d) for d in spec.customer_domains + spec.customer_subdomains],
+        + [domain(d) for d in dict.fromkeys(spec.customer_domains + spec.customer_subdomains) if d != spec.msp_domain],
     }
 
 

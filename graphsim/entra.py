@@ -73,6 +73,9 @@ class Entra:
             names = {d["name"].lower() for d in tenant.organization["verifiedDomains"]}
             if segment.lower() in names:
                 return tenant.spec.tenant_id
+            customer = self.sim.customers.find(segment)
+            if customer is not None:
+                return customer.tenant_id
         if not (_GUID.match(segment) or _DOMAIN.match(segment)):
             raise EntraError(
                 400, "invalid_request", 900023,
@@ -137,11 +140,13 @@ class Entra:
                 400, "unsupported_grant_type", 70003,
                 f"AADSTS70003: The app requested an unsupported grant type '{form.get('grant_type')}'.",
             )
-        if faults.get("unknown_client") is not None or (client_id or "").lower() != sim.client_id.lower():
+        customer = sim.customers.get(tid)
+        unconsented = customer is not None and customer.granted is None  # no service principal there
+        if faults.get("unknown_client") is not None or unconsented or (client_id or "").lower() != sim.client_id.lower():
             raise EntraError(
                 400, "unauthorized_client", 700016,
                 f"AADSTS700016: Application with identifier '{client_id}' was not found in the directory "
-                f"'{sim.tenant.spec.tenant_name}'. This can happen if the application has not been installed by the "
+                f"'{sim.tenant_of(tid).spec.tenant_name}'. This can happen if the application has not been installed by the "
                 "administrator of the tenant or consented to by any user in the tenant. You may have sent your "
                 "authentication request to the wrong tenant.",
             )
@@ -207,7 +212,7 @@ class Entra:
             "wids": ["0997a1d0-0d1d-4acb-b408-d5ca73121e90"],
             "xms_tcdt": 1627900206,
         }
-        roles = sim.granted_now()
+        roles = sim.granted_now(tid)
         if roles is not None:  # Entra leaves the claim out entirely without consent
             claims["roles"] = sorted(roles)
         header = {"typ": "JWT", "alg": "RS256", "x5t": "simulated-key", "kid": "simulated-key"}
@@ -239,9 +244,16 @@ class Entra:
         expired = self.sim.faults.get("token_expired")
         if claims["exp"] <= now or (expired is not None and issued_at <= expired["before"]):
             raise GraphError(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.", headers)
-        if claims["tid"] != self.sim.tenant.spec.tenant_id:
+        if claims["tid"] != self.sim.tenant.spec.tenant_id and self.sim.customers.get(claims["tid"]) is None:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid tenant.", headers)
         return claims
+
+    def claims_of(self, req: SimRequest) -> dict | None:
+        """The claims of the token this request carries, if the simulator minted it."""
+        auth = req.header("authorization", "")
+        with self.sim.lock:
+            found = self._issued.get(auth[7:].strip()) if auth.lower().startswith("bearer ") else None
+        return found[0] if found else None
 
     def forget_tokens(self) -> None:
         with self.sim.lock:

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 import zoneinfo
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import quote, urlencode
@@ -45,6 +47,7 @@ ROUTES: list[tuple[str, re.Pattern, str, str | tuple | None]] = [
     (m, re.compile(p, re.IGNORECASE), h, perm)
     for m, p, h, perm in [
         ("GET", r"/organization", "organization", "Directory.Read.All"),
+        ("GET", r"/domains", "domains", ("Domain.Read.All", "Directory.Read.All")),
         ("GET", r"/users", "users_list", "User.Read.All"),
         ("GET", r"/users/(?P<user>[^/]+)", "user_get", "User.Read.All"),
         ("GET", r"/users/(?P<user>[^/]+)/mailFolders/(?P<folder>[^/]+)", "mail_folder_get", "Mail.Read"),
@@ -142,10 +145,21 @@ class GraphApi:
     def __init__(self, sim: "GraphSimulator") -> None:
         self.sim = sim
         self._by_received: dict = {}  # (user id, folder) -> (tenant state, times, records)
+        self._serving = threading.local()  # the tenant this thread's request is for
 
     @property
     def tenant(self):
-        return self.sim.tenant
+        return getattr(self._serving, "tenant", None) or self.sim.tenant
+
+    @contextmanager
+    def serving(self, tenant):
+        """Answer this thread's request from `tenant` (the token's tid)."""
+        before = getattr(self._serving, "tenant", None)
+        self._serving.tenant = tenant
+        try:
+            yield
+        finally:
+            self._serving.tenant = before
 
     # ------------------------------------------------------------------ dispatch
 
@@ -167,7 +181,7 @@ class GraphApi:
     def check_permission(self, perm: str | None, claims: dict) -> None:
         if perm is None:
             return
-        granted = set(claims.get("roles", [])) & set(self.sim.granted_now() or [])
+        granted = set(claims.get("roles", [])) & set(self.sim.granted_now(claims.get("tid")) or [])
         needed = set(self.sim.report_permissions) if perm == REPORT else set(perm) if isinstance(perm, tuple) else {perm}
         if granted & needed:
             return
@@ -324,6 +338,15 @@ class GraphApi:
     def h_organization(self, req: SimRequest):
         return self.ok({"@odata.context": self.ctx(req, "organization"), "value": [dict(self.tenant.organization)]})
 
+    def h_domains(self, req: SimRequest):
+        domains = [
+            {"id": d["name"], "authenticationType": d["type"], "isAdminManaged": True, "isDefault": d["isDefault"],
+             "isInitial": d["isInitial"], "isRoot": True, "isVerified": True,
+             "supportedServices": ["Email", "OfficeCommunicationsOnline"]}
+            for d in self.tenant.organization["verifiedDomains"]
+        ]
+        return self.ok({"@odata.context": self.ctx(req, "domains"), "value": domains})
+
     def user_props(self, req_select: str | None, user: UserRecord) -> dict:
         known = list(user.graph) + list(EXTRA_USER_PROPS)
         select = self.selection(req_select, known, "Microsoft.DirectoryServices.User", "Request_BadRequest")
@@ -372,7 +395,7 @@ class GraphApi:
         )
 
     def h_registration_details(self, req: SimRequest):
-        if self.sim.faults.get("unlicensed_report") is not None:
+        if self.sim.faults.get("unlicensed_report") is not None or not self.tenant.spec.entra_premium:
             raise GraphError(
                 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
                 "Neither tenant is B2C or tenant doesn't have premium license",

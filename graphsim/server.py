@@ -19,6 +19,8 @@ Control endpoints (not Graph; never logged in `requests`):
     GET  /_sim/requests[?since=N]   the request log (records with seq > N)
     DELETE /_sim/requests           clear the log
     POST /_sim/reset                clear faults and log; {"tenant": true} also rebuilds the tenant
+    POST /_sim/customer-tenants     {"tenant", "action": "revoke"|"limit"|"consent_next", ...} (customer_tenants.py)
+    GET  /{tenant|organizations}/adminconsent?client_id&redirect_uri&state   admin consent (redirects back)
     POST /_sim/messages             {"mailbox", "folder", ...fields} -> add a message
     POST /_sim/messages/remove      {"mailbox", "folder", "id"}
     POST /_sim/events               {"mailbox", ...fields} -> add an event
@@ -45,10 +47,11 @@ from urllib.parse import unquote
 
 import trustme
 
+from .customer_tenants import CustomerTenant, CustomerTenants
 from .entra import Entra
 from .faults import FAULTS, Faults
 from .graph import DELTA_FILTER_CAP, GraphApi
-from .tenant import Tenant, build_tenant
+from .tenant import Tenant, TenantSpec, build_tenant
 from .wire import GRAPH_CONTENT_TYPE, GraphError, SimRequest, SimResponse, graph_error_body, now_utc
 
 ALL_SIX = (
@@ -114,13 +117,18 @@ class GraphSimulator:
         self.faults = Faults(clock)
         self.entra = Entra(self)
         self.graph = GraphApi(self)
+        self.customers = CustomerTenants(self)
         self._requests: list[dict] = []
         self._request_seq = 0
 
     # ------------------------------------------------------------------ state
 
-    def granted_now(self) -> list[str] | None:
-        """Application permissions with admin consent right now (None: no consent)."""
+    def granted_now(self, tenant_id: str | None = None) -> list[str] | None:
+        """Application permissions with admin consent right now in the MSP's
+        tenant, or in customer tenant `tenant_id` (None: no consent)."""
+        customer = self.customers.get(tenant_id)
+        if customer is not None:
+            return None if customer.granted is None else list(customer.granted)
         if self.faults.get("no_admin_consent") is not None:
             return None
         missing = self.faults.get("missing_permissions")
@@ -145,11 +153,31 @@ class GraphSimulator:
         return [r for r in self.requests if needle in r["path"].lower()]
 
     def reset(self, *, tenant: bool = False) -> None:
-        """Clear faults and the request log; optionally rebuild the tenant from its spec."""
+        """Clear faults and the request log; optionally rebuild the tenant from
+        its spec (which also drops every customer tenant)."""
         self.faults.clear()
         self.clear_requests()
         if tenant:
             self.tenant = build_tenant(self.tenant.spec)
+            self.customers = CustomerTenants(self)
+
+    # ------------------------------------------------------------------ customer tenants
+
+    def add_customer_tenant(self, spec: TenantSpec, *, consented: bool = False, withheld=()) -> CustomerTenant:
+        """Another tenant the app can be consented in (customer_tenants.customer_tenant_spec)."""
+        return self.customers.add(spec, consented=consented, withheld=withheld)
+
+    def consent_next(self, tenant_id: str, *, decline: bool = False) -> None:
+        """Who signs in at /organizations/adminconsent next, and whether they decline."""
+        self.customers.next_consent = {"tenant": tenant_id, "decline": decline}
+
+    def customer_consent_revoke(self, tenant_id: str) -> None:
+        """The customer deleted the app's enterprise application: tokens fail with AADSTS700016."""
+        self.customers.revoke(tenant_id)
+
+    def customer_consent_limit(self, tenant_id: str, *, missing) -> None:
+        """The customer's consent leaves out `missing`: the token's roles claim lacks them."""
+        self.customers.limit(tenant_id, missing=missing)
 
     def info(self) -> dict:
         spec = self.tenant.spec
@@ -161,7 +189,14 @@ class GraphSimulator:
             "customer_domains": list(spec.customer_domains),
             "msp_domain": spec.msp_domain,
             "granted_permissions": self.granted_now(),
+            "customer_tenants": self.customer_tenants_info(),
         }
+
+    def customer_tenants_info(self) -> list[dict]:
+        return [{"tenant_id": c.tenant_id, "tenant_name": c.tenant.spec.tenant_name, "users": len(c.tenant.users),
+                 "domains": [d["name"] for d in c.tenant.organization["verifiedDomains"]],
+                 "granted_permissions": None if c.granted is None else list(c.granted)}
+                for c in self.customers.by_id.values()]
 
     # ------------------------------------------------------------------ WSGI
 
@@ -196,6 +231,8 @@ class GraphSimulator:
 
     def dispatch(self, req: SimRequest) -> SimResponse:
         """Route to Entra or Graph; every Graph answer carries Graph's headers."""
+        if self.customers.handles(req.path):
+            return self.customers.admin_consent(req)
         if self.entra.handles(req.path):
             try:
                 self._throttle(req, is_graph=False)
@@ -206,13 +243,14 @@ class GraphSimulator:
             return SimResponse(404, {"error": "not_found", "error_description": f"No simulator route for {req.path}"})
         try:
             claims = self.entra.validate(req)
-            if normalised_batch(req.path):
-                resp = self._batch(req)
-            else:
-                handler, match, perm = self.graph.route(req)
-                self._throttle(req, is_graph=True)
-                self.graph.check_permission(perm, claims)
-                resp = self.graph.call(handler, req, match)
+            with self.graph.serving(self.tenant_of(claims["tid"])):
+                if normalised_batch(req.path):
+                    resp = self._batch(req)
+                else:
+                    handler, match, perm = self.graph.route(req)
+                    self._throttle(req, is_graph=True)
+                    self.graph.check_permission(perm, claims)
+                    resp = self.graph.call(handler, req, match)
         except GraphError as e:
             resp = SimResponse(e.status, graph_error_body(req, e.code, e.message, e.inner), dict(e.headers))
         headers = {**self._graph_headers(req), **resp.headers}
@@ -221,6 +259,10 @@ class GraphSimulator:
             headers["Preference-Applied"] = ", ".join(applied)
         resp.headers = headers
         return resp
+
+    def tenant_of(self, tenant_id: str) -> Tenant:
+        customer = self.customers.get(tenant_id)
+        return customer.tenant if customer is not None else self.tenant
 
     def _throttle(self, req: SimRequest, is_graph: bool) -> None:
         for name, status, code, message in (
@@ -300,6 +342,14 @@ class GraphSimulator:
 
     # ------------------------------------------------------------------ log
 
+    def _request_tenant(self, req: SimRequest) -> str | None:
+        """The tenant a request was served for: the token's tid (Graph) or the path's tenant (Entra)."""
+        if req.path.startswith(("/v1.0", "/beta")):
+            claims = self.entra.claims_of(req)
+            return claims["tid"] if claims else None
+        segment = req.path.strip("/").split("/")[0]
+        return segment or None
+
     def _log(self, req: SimRequest, status: int | None, note: str | None = None) -> None:
         parts = req.path.split("/")
         user = parts[3] if len(parts) > 3 and parts[1] == "v1.0" and parts[2].lower() == "users" else None
@@ -320,6 +370,7 @@ class GraphSimulator:
                     "status": status,
                     "via_batch": req.via_batch,
                     "note": note,
+                    "tenant": self._request_tenant(req),
                 }
             )
 
@@ -346,6 +397,18 @@ class GraphSimulator:
             if route == ("DELETE", "/_sim/requests"):
                 self.clear_requests()
                 return _json(200, {"requests": []})
+            if route == ("POST", "/_sim/customer-tenants"):
+                # {"tenant": id, "action": "revoke" | "limit" | "consent_next", "missing": [...], "decline": bool}
+                action, tid = data["action"], data["tenant"]
+                if action == "revoke":
+                    self.customer_consent_revoke(tid)
+                elif action == "limit":
+                    self.customer_consent_limit(tid, missing=data["missing"])
+                elif action == "consent_next":
+                    self.consent_next(tid, decline=bool(data.get("decline")))
+                else:
+                    raise ValueError(f"unknown action {action!r}")
+                return _json(200, {"customer_tenants": self.customer_tenants_info()})
             if route == ("POST", "/_sim/reset"):
                 self.reset(tenant=bool(data.get("tenant")))
                 return _json(200, {"active": self.faults.active()})

@@ -76,7 +76,7 @@ class TenantSpec:
     disabled_share: float = 0.1
     mfa_registered_share: float = 0.75
     security_defaults: bool = False  # True: Security Defaults on and no Conditional Access policies
-    entra_premium: bool = True  # subscribedSkus include an Entra ID P1 service plan
+    entra_premium: bool = True  # subscribedSkus include an Entra ID P1 service plan; without it the report answers 403
     # Filler for benchmarks: more groups (some nested) and more Conditional Access
     # policies naming them, on top of the scenario ones.
     extra_groups: int = 0

@@ -108,7 +108,7 @@ def _checks(client, report, tenant_id, mailboxes):
     try:
         report.granted = set(client.granted_permissions())
     except errors.GraphError as error:
-        return _failed(report, error)
+        return report_failed(report, error)
     report.permissions = [PermissionCheck(name, name in report.granted, text)
                           for name, text in REQUIRED_PERMISSIONS.items()]
     report.permissions += [
@@ -123,7 +123,7 @@ def _checks(client, report, tenant_id, mailboxes):
     try:
         organization = client.organization_get()
     except errors.GraphError as error:
-        return _failed(report, error)
+        return report_failed(report, error)
     report.tenant_name = organization.get("displayName") or tenant_id
     report.verified_domains = sorted({
         str(d.get("name", "")).lower() for d in organization.get("verifiedDomains") or [] if isinstance(d, dict) and d.get("name")
@@ -179,10 +179,11 @@ def error_ids(error):
     return " · ".join(f"{label} {value}" for label, value in pairs if value)
 
 
-def _failed(report, error):
+def report_failed(report, error, explain=None):
+    """Fill `report` for a Graph failure: cause and fix (explain(error)), Microsoft's ids."""
     report.ok = False
     report.request_id = error_ids(error)
-    report.cause, report.fix = _explain(error)
+    report.cause, report.fix = (explain or _explain)(error)
     report.headline = report.cause
     return report
 

@@ -7,7 +7,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from customers.selectors import mailbox_stored_counts
-from security.models import PostureRun
+from security.models import CustomerTenant, PostureRun
 from security.runs import latest_posture_run
 
 from .claims import claim_stale_after
@@ -32,6 +32,8 @@ def integrations_status():
         # running, skipped and interrupted runs are in the history table.
         context["posture_run"] = latest_posture_run(finished=True)
         context["posture_busy"] = posture_in_progress()
+        context["customer_tenants"] = list(CustomerTenant.objects.exclude(tenant_id="").select_related("customer")
+                                           .order_by("customer__name"))
     return context
 
 

@@ -65,8 +65,8 @@ def purge_old_communications():
 
 
 @shared_task(name="integrations.tasks.sync_posture", **CLAIMING_TASK)
-def sync_posture(self, run_id=None):
-    """Daily (beat) and from the Integrations page. run_id is accepted from
+def sync_posture(self, run_id=None, reason="schedule"):
+    """Daily (beat) and from the Integrations page; it also fans out one collection per linked customer tenant. run_id is accepted from
     messages queued by earlier versions (which created the run first) and is
     not used: the run is created once the claim is won."""
     # Imported here so mail sync never depends on the posture feature's imports.
@@ -75,9 +75,30 @@ def sync_posture(self, run_id=None):
     connection = connection_get()
     if connection is None:
         return
+    if reason != "resume":  # a resumed MSP collection leaves the tenants' own runs alone
+        sync_customer_tenants_posture.delay()
     run = posture_collect(connection=connection)
     if run.outcome == run.Outcome.SKIPPED:
         retry_when_stale_if_redelivered(self, posture_claim_row().stale_in())
+
+
+@shared_task(name="integrations.tasks.sync_customer_tenants_posture", **REDELIVERED_IF_LOST)
+def sync_customer_tenants_posture():
+    """One task per linked customer tenant, so one failing tenant fails alone.
+    How many run at once is the worker pool's concurrency; each client keeps
+    to Graph's per-tenant pacing (identity reports, Conditional Access)."""
+    from .m365.tenant_posture import linked_customer_ids
+
+    for customer_id in linked_customer_ids():
+        sync_customer_tenant_posture.delay(customer_id)
+
+
+@shared_task(name="integrations.tasks.sync_customer_tenant_posture", **CLAIMING_TASK)
+def sync_customer_tenant_posture(self, customer_id):
+    from .m365.tenant_posture import tenant_claim_row, tenant_posture_collect
+
+    if tenant_posture_collect(customer_id=customer_id) == "skipped":
+        retry_when_stale_if_redelivered(self, tenant_claim_row(customer_id).stale_in())
 
 
 @shared_task(name="integrations.tasks.resume_orphaned_work", **REDELIVERED_IF_LOST)
@@ -90,4 +111,4 @@ def resume_orphaned_work():
     from .m365.posture_sync import posture_run_orphaned
 
     if connection_get() is not None and posture_run_orphaned():
-        sync_posture.delay()
+        sync_posture.delay(reason="resume")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import tenant_views, views
 
 app_name = "integrations"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("microsoft-365/sync/progress/", views.sync_progress, name="sync_progress"),
     path("microsoft-365/resync/", views.mailbox_resync, name="mailbox_resync"),
     path("microsoft-365/posture/", views.posture_sync_start, name="posture_sync"),
+    path("customer-tenants/callback/", tenant_views.customer_tenant_callback, name="customer_tenant_callback"),
+    path("customer-tenants/<int:customer_id>/", tenant_views.customer_tenant, name="customer_tenant"),
 ]

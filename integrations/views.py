@@ -15,6 +15,7 @@ from .m365 import secrets
 from .services import connection_save, connection_test_record
 from .status import integrations_status, mailbox_health
 from .sync_services import mailbox_resync_start, posture_sync_start_action, sync_start_action
+from .tenant_views import consent_redirect_uri
 
 
 @require_role(Role.ADMIN)
@@ -57,7 +58,8 @@ def m365_configure(request):
     template = "integrations/_test_result.html" if (request.htmx and action == "test") else "integrations/configure.html"
     return render(request, template, {"form": form, "connection": connection, "report": report,
                                       "save_failed": request.method == "POST" and action == "save",
-                                      "required_permissions": REQUIRED_PERMISSIONS.items()})
+                                      "required_permissions": REQUIRED_PERMISSIONS.items(),
+                                      "consent_redirect_uri": consent_redirect_uri(request)})
 
 
 def _stored_secret_readable(connection):

@@ -14,7 +14,10 @@ from customers.models import Customer
 class DirectoryUser(models.Model):
     """A tenant user whose UPN matched a customer domain (others are only counted)."""
 
-    graph_id = models.CharField(max_length=64, unique=True)
+    # Unique per customer, not globally: object ids come from several tenants
+    # (the MSP's and each linked customer's), and one tenant must never be able
+    # to overwrite another's row by sending the same id.
+    graph_id = models.CharField(max_length=64)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="directory_users")
     user_principal_name = models.CharField(max_length=320)
     display_name = models.CharField(max_length=256, blank=True)
@@ -31,6 +34,7 @@ class DirectoryUser(models.Model):
     class Meta:
         ordering = ["user_principal_name"]
         indexes = [models.Index(fields=["customer", "user_principal_name"])]
+        constraints = [models.UniqueConstraint(fields=["customer", "graph_id"], name="one_directory_user_per_customer")]
 
     def __str__(self):
         return self.user_principal_name
@@ -151,3 +155,40 @@ class PostureRun(RunRecord):  # noqa: DJ008 (a run record: no customer data in i
     class Meta(RunRecord.Meta):
         # The table keeps the name it had when the model lived in integrations.
         db_table = "integrations_posturerun"
+
+
+class CustomerTenant(models.Model):
+    """A customer's own Microsoft 365 tenant, linked by its admin's consent to
+    the MSP's (multi-tenant) app. A linked customer's posture is read from
+    that tenant alone, for posture only (never mail), and no longer by UPN
+    domain in the MSP's tenant. Changed only through integrations.tenant_services
+    (which audits); the collection's own outcome fields are written by the run."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="tenant_link")
+    tenant_id = models.CharField(max_length=36, blank=True)  # blank: not linked (a consent may be pending)
+    tenant_name = models.CharField(max_length=256, blank=True)
+    linked_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.CharField(max_length=150, blank=True)
+    granted_permissions = models.JSONField(default=list, blank=True)  # the token's roles at the last Test
+    # The tenant's verified domains, offered to the admin as customer domains (never added silently).
+    verified_domains = models.JSONField(default=list, blank=True)
+    last_test_summary = models.CharField(max_length=500, blank=True)
+    # The pending consent: the nonce inside the signed state, cleared when used (single use).
+    consent_nonce = models.CharField(max_length=64, blank=True)
+    # The last posture collection from this tenant.
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_fix = models.TextField(blank=True)
+    last_request_id = models.CharField(max_length=200, blank=True)
+    last_graph_requests = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant_id"])]
+
+    def __str__(self):
+        return f"{self.customer} → {self.tenant_id or 'not linked'}"
+
+    @property
+    def linked(self):
+        return bool(self.tenant_id)

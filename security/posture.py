@@ -244,3 +244,16 @@ def snapshot_user_row(user):
         "enforcement": dict(user.enforcement) if user.enforcement else not_read_record(NOT_READ_DETAIL),
         "protected": is_protected(user),
     }
+
+
+# Where a snapshot's users came from (provenance["source"]); snapshots taken
+# before customer tenants existed all came from the MSP's tenant.
+MSP_SOURCE_LABEL = "Matched by UPN domain in the MSP's Microsoft 365 tenant"
+
+
+def posture_source(provenance):
+    """{"kind", "label"} of a snapshot's source, for every page and pack that shows posture."""
+    source = provenance.get("source") if isinstance(provenance, dict) else None
+    if isinstance(source, dict) and source.get("kind") == "customer_tenant":
+        return {"kind": "customer_tenant", "label": str(source.get("label") or "The customer's own Microsoft 365 tenant")}
+    return {"kind": "msp_tenant", "label": MSP_SOURCE_LABEL}

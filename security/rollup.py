@@ -19,6 +19,9 @@ from .models import PostureSnapshot
 from .runs import latest_posture_run
 
 DEFAULT_SORT = "privileged_mfa"  # worst first by default: the flagged signal
+# Posture is collected daily: data older than two scheduled runs is stale.
+STALE_AFTER = timedelta(days=2)
+SOURCE_LABELS = {"customer_tenant": "own tenant", "msp_tenant": "domain match"}
 
 
 def _nth_snapshots(nth, fields, customer_ids=None):
@@ -47,6 +50,9 @@ def _summary_row(latest, signals):
         "taken_on": latest["taken_on"],
         "as_of": latest["as_of"],
         "mfa_source": latest["provenance__mfa_source"] or "",
+        "source": SOURCE_LABELS.get(latest["provenance__source__kind"] or "msp_tenant", ""),
+        "stale": latest["as_of"] < timezone.now() - STALE_AFTER,
+        "tenant_error": latest["customer__tenant_link__last_error"] or "",
         "users_total": metrics.get("users_total", 0),
         "in_scope": metrics.get("in_scope", 0),
         "metrics": metrics,
@@ -86,7 +92,8 @@ def _sort_key(row, primary, order, signals):
 def _unobserved_rows(signals, last_run):
     """Every customer without a snapshot, with the reason it has none: the
     rollup hides no customer. Two queries, whatever the number of customers."""
-    customers = list(Customer.objects.filter(posture_snapshots__isnull=True).order_by().values_list("pk", "name"))
+    customers = list(Customer.objects.filter(posture_snapshots__isnull=True).order_by()
+                     .values_list("pk", "name", "tenant_link__tenant_id", "tenant_link__last_error"))
     if not customers:
         return []
     domains = {}
@@ -95,9 +102,11 @@ def _unobserved_rows(signals, last_run):
         domains.setdefault(customer_id, []).append(domain)
     return [{
         "customer_id": customer_id, "name": name, "taken_on": None, "as_of": None, "mfa_source": "",
+        "source": SOURCE_LABELS["customer_tenant"] if tenant_id else "", "stale": False, "tenant_error": error or "",
         "users_total": 0, "in_scope": 0, "metrics": {}, "values": dict.fromkeys((s.key for s in signals)),
-        "flags": [], "no_data": _no_data_reason(domains.get(customer_id), last_run),
-    } for customer_id, name in customers]
+        "flags": [], "no_data": ("its own tenant has not been collected yet" if tenant_id
+                                 else _no_data_reason(domains.get(customer_id), last_run)),
+    } for customer_id, name, tenant_id, error in customers]
 
 
 def _no_data_reason(domains, last_run):
@@ -162,7 +171,8 @@ def rollup(*, sort=DEFAULT_SORT, order="worst", last_run=None):
     The sort is server-side over every customer, so page 2 continues page 1.
     Rows carry values and flags; call rollup_details() on the rows to be shown."""
     signals = signal_list()
-    fields = ("customer_id", "customer__name", "taken_on", "as_of", "metrics", "provenance__mfa_source")
+    fields = ("customer_id", "customer__name", "taken_on", "as_of", "metrics", "provenance__mfa_source",
+              "provenance__source__kind", "customer__tenant_link__last_error")
     rows = [_summary_row(latest, signals) for latest in _nth_snapshots(0, fields)]
     observed = len(rows)
     rows += _unobserved_rows(signals, last_run)

@@ -12,7 +12,7 @@ from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
 from .metrics import signal_cell, signal_list
 from .models import PostureSnapshot
-from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
+from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE, posture_source
 from .privileged import PRIVILEGED_ROLES, role_label
 from .rollup import customer_no_posture_reason
 from .strength import STRENGTH_LABELS, method_name, method_strength, strength_table
@@ -127,6 +127,7 @@ def customer_posture(customer_id, *, list_limit=None):
         "snapshot_count": len(history),
         "provenance": provenance,
         "source_label": SOURCE_LABELS.get(provenance.get("mfa_source"), "Unknown"),
+        "posture_source": posture_source(provenance),
         "role_rule": provenance.get("privileged_role_rule") or [
             {"template_id": r.template_id, "name": r.name, "why": r.why} for r in PRIVILEGED_ROLES
         ],

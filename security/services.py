@@ -22,10 +22,19 @@ _DIRECTORY_FIELDS = (
 )
 
 
-def directory_users_replace(*, users):
-    """Make DirectoryUser hold exactly `users` (matched users of this run):
-    upsert each by Graph id and delete every row not in the run.
-    Returns (kept, deleted)."""
+def collection_scope(queryset, customer_id):
+    """The rows one collection owns. customer_id: a linked customer's
+    collection from its own tenant; None: the MSP tenant's, which owns every
+    customer not linked to a tenant of its own."""
+    if customer_id is not None:
+        return queryset.filter(customer_id=customer_id)
+    return queryset.exclude(customer__tenant_link__tenant_id__gt="")
+
+
+def directory_users_replace(*, users, customer_id=None):
+    """Make the collection's DirectoryUser rows (collection_scope) hold exactly
+    `users` (matched users of this run): upsert each by (customer, Graph id)
+    and delete every row of the scope not in the run. Returns (kept, deleted)."""
     rows = [
         DirectoryUser(
             graph_id=u.graph_id,
@@ -42,11 +51,12 @@ def directory_users_replace(*, users):
         for u in users
     ]
     DirectoryUser.objects.bulk_create(
-        rows, batch_size=_BATCH, update_conflicts=True, unique_fields=["graph_id"],
-        update_fields=[f for f in _DIRECTORY_FIELDS],
+        rows, batch_size=_BATCH, update_conflicts=True, unique_fields=["customer", "graph_id"],
+        update_fields=[f for f in _DIRECTORY_FIELDS if f != "customer"],
     )
-    keep = {u.graph_id for u in users}
-    stale = [pk for pk, graph_id in DirectoryUser.objects.values_list("pk", "graph_id") if graph_id not in keep]
+    keep = {(u.customer_id, u.graph_id) for u in users}
+    scope = collection_scope(DirectoryUser.objects, customer_id)
+    stale = [pk for pk, owner, graph_id in scope.values_list("pk", "customer_id", "graph_id") if (owner, graph_id) not in keep]
     for start in range(0, len(stale), _BATCH):
         DirectoryUser.objects.filter(pk__in=stale[start : start + _BATCH]).delete()
     return len(rows), len(stale)
@@ -57,14 +67,15 @@ def snapshot_day(moment):
     return timezone.localdate(moment, timezone.get_default_timezone())
 
 
-def posture_snapshots_write(*, users, as_of, provenance):
+def posture_snapshots_write(*, users, as_of, provenance, customer_id=None):
     """One snapshot per customer for the day of `as_of`, replacing that day's
-    snapshot if the collection runs again. Customers with an earlier snapshot
-    but no users now get an empty one, so their current figures do not go stale."""
-    by_customer = {}
+    snapshot if the collection runs again. Customers of the collection's scope
+    (collection_scope) with an earlier snapshot but no users now get an empty
+    one, so their current figures do not go stale."""
+    by_customer = {} if customer_id is None else {customer_id: []}
     for user in users:
         by_customer.setdefault(user.customer_id, []).append(user)
-    earlier = PostureSnapshot.objects.values_list("customer_id", flat=True).distinct()
+    earlier = collection_scope(PostureSnapshot.objects, customer_id).values_list("customer_id", flat=True).distinct()
     for customer_id in earlier:
         by_customer.setdefault(customer_id, [])
     taken_on = snapshot_day(as_of)
@@ -92,11 +103,12 @@ def posture_snapshots_write(*, users, as_of, provenance):
 
 
 @transaction.atomic
-def posture_collection_store(*, users, as_of, provenance):
-    """Store one finished collection: directory users and the day's snapshots.
-    Returns {"kept", "deleted", "snapshots"}."""
-    kept, deleted = directory_users_replace(users=users)
-    snapshots = posture_snapshots_write(users=users, as_of=as_of, provenance=provenance)
+def posture_collection_store(*, users, as_of, provenance, customer_id=None):
+    """Store one finished collection: directory users and the day's snapshots
+    of its scope (customer_id: a linked customer's own tenant; None: the MSP
+    tenant's). Returns {"kept", "deleted", "snapshots"}."""
+    kept, deleted = directory_users_replace(users=users, customer_id=customer_id)
+    snapshots = posture_snapshots_write(users=users, as_of=as_of, provenance=provenance, customer_id=customer_id)
     return {"kept": kept, "deleted": deleted, "snapshots": snapshots}
 
 

@@ -115,7 +115,7 @@ def security_rollup_csv(request):
             + list(FIGURE_COLUMNS)
             + [f"{s.key}_change" for s in signals]
             + [f"{s.key}_unknown" for s in signals if s.unknown]
-            + ["previous_taken_on", "flags", "no_data_reason"]
+            + ["previous_taken_on", "flags", "no_data_reason", "source", "stale", "last_collection_error"]
         )
         for row in data["rows"]:
             yield write(
@@ -126,7 +126,8 @@ def security_rollup_csv(request):
                 + _figure_cells(row["metrics"])
                 + [c["delta"] for c in row["cells"]]
                 + [row["unknown"][s.key] for s in signals if s.unknown]
-                + [row["previous_on"].isoformat() if row["previous_on"] else "", "; ".join(row["flags"]), row["no_data"]]
+                + [row["previous_on"].isoformat() if row["previous_on"] else "", "; ".join(row["flags"]), row["no_data"],
+                   row["source"], "yes" if row["stale"] else "", row["tenant_error"]]
             )
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

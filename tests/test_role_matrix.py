@@ -66,6 +66,8 @@ MATRIX = {
     "integrations:sync_progress": ADMIN,
     "integrations:mailbox_resync": ADMIN,
     "integrations:posture_sync": ADMIN,
+    "integrations:customer_tenant": ADMIN,
+    "integrations:customer_tenant_callback": ADMIN,
 }
 
 

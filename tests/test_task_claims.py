@@ -179,10 +179,12 @@ def test_every_task_is_given_back_by_a_dead_worker_and_every_claiming_task_retri
     ours = {name: task for name, task in app.tasks.items() if not name.startswith("celery.")}
     assert set(ours) == {"integrations.tasks.sync_all_mailboxes", "integrations.tasks.sync_mailbox",
                          "integrations.tasks.purge_old_communications", "integrations.tasks.sync_posture",
-                         "integrations.tasks.resume_orphaned_work"}
+                         "integrations.tasks.resume_orphaned_work", "integrations.tasks.sync_customer_tenants_posture",
+                         "integrations.tasks.sync_customer_tenant_posture"}
     for name, task in ours.items():
         assert task.acks_late and task.reject_on_worker_lost and task.ignore_result, name
-    for name in ("integrations.tasks.sync_mailbox", "integrations.tasks.sync_posture"):
+    for name in ("integrations.tasks.sync_mailbox", "integrations.tasks.sync_posture",
+                 "integrations.tasks.sync_customer_tenant_posture"):
         assert ours[name].max_retries == 3, name
 
 

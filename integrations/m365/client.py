@@ -216,6 +216,11 @@ class GraphClient:
             raise errors.MalformedResponseError(kind="organization", message="no organization in the answer")
         return orgs[0]
 
+    def domains_list(self) -> list[dict]:
+        """The tenant's domains (GET /domains): id, isVerified, isDefault, isInitial."""
+        data = self._get("domains", f"{self.graph_base_url}/domains")
+        return [d for d in data.get("value") or [] if isinstance(d, dict)]
+
     def mailbox_get(self, upn: str) -> dict:
         """Resolve an allowed UPN; remembers id -> UPN so later calls may use the id."""
         path = self._mailbox_path(upn)

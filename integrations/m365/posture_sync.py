@@ -36,7 +36,7 @@ from django.utils import timezone
 from customers.domains import DomainIndex
 from customers.models import CustomerDomain
 from security.models import PostureRun
-from security.posture import IN_SCOPE, ObservedUser, mfa_decision, scope_reason
+from security.posture import IN_SCOPE, MSP_SOURCE_LABEL, ObservedUser, mfa_decision, scope_reason
 from security.privileged import privileged_role, privileged_role_rule
 from security.services import posture_collection_store
 from security.strength import METHOD_STRENGTH
@@ -114,7 +114,10 @@ def posture_sync(*, client, run: PostureRun | None = None, claim=None) -> Postur
         observed = _observed_users(collected)
         if claim is not None:
             claim.refresh(force=True)  # still ours: then nobody else writes today's snapshot meanwhile
-        posture_collection_store(users=observed, as_of=finished, provenance=_provenance(client, collected, run, started, finished))
+        tenant_name = M365Connection.objects.order_by("pk").values_list("tenant_name", flat=True).first() or ""
+        provenance = collection_provenance(client, collected, started=started, finished=finished,
+                                           tenant_name=tenant_name, source=MSP_SOURCE, run_id=run.pk)
+        posture_collection_store(users=observed, as_of=finished, provenance=provenance)
         run.outcome = PostureRun.Outcome.SUCCESS
         run.mfa_source = collected.mfa_source
         run.report_unavailable_reason = collected.report_unavailable_reason
@@ -156,11 +159,13 @@ def _finish(run, client):
 # ------------------------------------------------------------------ collection (Graph only)
 
 
-def _collect(client, heartbeat) -> _Collected:
+def _collect(client, heartbeat, customer_for=None) -> _Collected:
+    """customer_for(user) -> customer id or None; by default UPN domains in the
+    MSP tenant, for every customer not linked to a tenant of its own."""
     collected = _Collected(heartbeat=heartbeat, enforcement=enforcement_read(client))
     heartbeat()
     _collect_roles(client, collected)
-    _collect_users(client, collected)
+    _collect_users(client, collected, customer_for or _domain_matcher())
     collect_eligible(client, collected)
     _collect_report(client, collected)
     _collect_fallback(client, collected)
@@ -203,13 +208,19 @@ def _collect_roles(client, collected):
                 add_role(collected, member.id, {"template_id": rule.template_id, "name": rule.name})
 
 
-def _collect_users(client, collected):
-    index = DomainIndex(CustomerDomain.objects.values_list("domain", "customer_id"))
+def _domain_matcher():
+    # A linked customer's users are read in its own tenant: in the MSP's they are not matched.
+    domains = CustomerDomain.objects.exclude(customer__tenant_link__tenant_id__gt="")
+    index = DomainIndex(domains.values_list("domain", "customer_id"))
+    return lambda user: index.customer_for_address(user.user_principal_name or "")
+
+
+def _collect_users(client, collected, customer_for):
     for page in client.users():
         collected.heartbeat()
         for user in parse.users_page(page):
             collected.seen += 1
-            customer_id = index.customer_for_address(user.user_principal_name or "")
+            customer_id = customer_for(user)
             if customer_id is None:
                 continue  # unmatched users are only counted
             collected.users.append(user)
@@ -307,9 +318,17 @@ def _granted(client):
         return []
 
 
-def _provenance(client, collected, run, started, finished):
-    tenant_name = M365Connection.objects.order_by("pk").values_list("tenant_name", flat=True).first() or ""
+MSP_SOURCE = {"kind": "msp_tenant", "label": MSP_SOURCE_LABEL}
+
+
+def customer_tenant_source(tenant_name):
+    return {"kind": "customer_tenant", "label": f"The customer's own Microsoft 365 tenant ({tenant_name})"}
+
+
+def collection_provenance(client, collected, *, started, finished, tenant_name, source, run_id=None):
+    """What every snapshot of one collection records about where its data came from."""
     return {
+        "source": source,
         "tenant_id": client.tenant_id,
         "tenant_name": tenant_name,
         # Whose tenant: the MSP's own (the one connection); packs say so, so nobody takes it for the customer's.
@@ -325,7 +344,7 @@ def _provenance(client, collected, run, started, finished):
         "collection_finished": finished.isoformat(),
         "privileged_role_rule": privileged_role_rule(),
         "app_version": settings.VECTIS_VERSION,
-        "posture_run_id": run.pk,
+        "posture_run_id": run_id,
         "mfa_rule": MFA_RULE,
         "method_strengths": dict(METHOD_STRENGTH),
         "role_members_not_users": {kind: len(ids) for kind, ids in sorted(collected.non_user_members.items())},

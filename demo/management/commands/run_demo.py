@@ -12,8 +12,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import User
 from demo.first_sync import demo_first_sync
-from demo.seed import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_seed, point_settings_at
+from demo.seed import DEMO_BUSY_INBOX_MESSAGES, DEMO_PASSWORD, demo_customer_tenants_add, demo_seed, point_settings_at
 from graphsim import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -47,11 +48,12 @@ class Command(BaseCommand):
         # The demo grants the optional seventh permission, so it shows MFA enforcement too.
         running = serve(GraphSimulator(tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET,
                                        granted_permissions=WITH_POLICY_READ))
+        demo_customer_tenants_add(running.simulator)
         point_settings_at(running)
         self.stdout.write(f"Graph simulator for “{tenant.spec.tenant_name}” at {running.graph_base_url}")
         demo_seed(tenant=tenant, client_id=DEMO_CLIENT_ID, client_secret=DEMO_CLIENT_SECRET)
         self.stdout.write("Syncing mail, calendars and security posture from the simulated tenant…")
-        self.stdout.write(demo_first_sync())
+        self.stdout.write(demo_first_sync(admin=User.objects.get(username="admin")))
         self.stdout.write(self.style.SUCCESS(
             f"\nVectis demo: http://127.0.0.1:{port}/\n"
             f"  admin   / {DEMO_PASSWORD}   (admin)\n"

@@ -24,12 +24,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.log import audit_log
 from audit.models import AuditAction
-from customers.domains import DomainError, domain_normalise, domain_problem
+from customers.domains import domain_problem
+from customers.services import domain_validate_for_customer
 from security.models import CustomerTenant, DirectoryUser, PostureSnapshot
 
 from .connection import connection_get, graph_client_build
@@ -38,7 +40,8 @@ from .m365 import errors, secrets
 
 CONSENT_SALT = "vectis.customer-tenant-consent"
 CONSENT_MAX_AGE = 15 * 60  # seconds: long enough to forward the link to the customer's admin on a call
-TENANT_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Matched with fullmatch: "$" would also accept a GUID followed by a newline.
+TENANT_ID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # What posture needs in a customer's tenant, and what stops without each. Never mail.
 POSTURE_REQUIRED = {
     "User.Read.All": "No user list: the customer's posture cannot be collected.",
@@ -102,7 +105,7 @@ def customer_tenant_test(tenant_id):
     token's roles, the tenant's name and verified domains. Never raises for
     Graph or network trouble."""
     report = TenantTest()
-    if not TENANT_ID.match(tenant_id or ""):
+    if not TENANT_ID.fullmatch(tenant_id or ""):
         report.headline = report.cause = "That is not a tenant ID: it is a GUID like 1a2b3c4d-…-…-…-…."
         report.fix = "Copy the Tenant ID from the customer's Entra admin center → Overview."
         return report
@@ -203,8 +206,38 @@ def consent_url_build(*, actor, customer, redirect_uri, request=None):
 
 def consent_complete(*, actor, params, request=None):
     """The consent callback. Returns (customer link, TenantTest). Raises
-    ConsentError (nothing changed) for a forged, replayed, expired or foreign
-    state, a declined consent or a malformed tenant."""
+    ConsentError (nothing changed, and an audit row says why) for a forged,
+    replayed, expired or foreign state, a declined consent, a malformed
+    tenant or one that cannot be linked."""
+    link = None
+    try:
+        link = _consent_state_use(actor=actor, params=params)
+        if params.get("error"):
+            description = str(params.get("error_description") or params.get("error"))[:300]
+            audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_CONSENT_DECLINED, target=link,
+                      customer=link.customer, request=request,
+                      details={"error": str(params.get("error"))[:100], "error_description": description})
+            raise ConsentError(f"Consent was not granted: {description}")
+        tenant_id = params.get("tenant") or ""
+        if str(params.get("admin_consent")).lower() != "true" or not TENANT_ID.fullmatch(tenant_id):
+            raise ConsentError("The consent answer names no valid tenant ID: nothing was linked.")
+        report = customer_tenant_test(tenant_id.lower())
+        if not report.token_ok:
+            raise ConsentError(f"Vectis cannot sign in to that tenant, so nothing was linked: {report.cause or report.headline} "
+                               "A consent given a moment ago can take a few minutes to reach Microsoft's sign-in: "
+                               "then link with the tenant ID (Test and link).")
+        _record(actor=actor, link=link, tenant_id=tenant_id.lower(), report=report, how="admin_consent", request=request)
+        return link, report
+    except ConsentError as refusal:
+        if not params.get("error") or link is None:  # a declined consent has its own row
+            audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_CONSENT_REFUSED, target=link,
+                      customer=link.customer if link else None, request=request,
+                      details={"reason": str(refusal)[:300], "tenant": str(params.get("tenant") or "")[:64]})
+        raise
+
+
+def _consent_state_use(*, actor, params):
+    """The link a signed, unexpired state of this admin names, its nonce spent (single use)."""
     try:
         state = signing.loads(params.get("state") or "", salt=CONSENT_SALT, max_age=CONSENT_MAX_AGE)
     except signing.SignatureExpired:
@@ -218,16 +251,7 @@ def consent_complete(*, actor, params, request=None):
     if link is None or not nonce or not CustomerTenant.objects.filter(pk=link.pk, consent_nonce=nonce).update(consent_nonce=""):
         raise ConsentError("This consent answer was already used or replaced by a newer link: nothing was linked.")
     link.consent_nonce = ""  # used: a later save of this row must not bring it back
-    if params.get("error"):
-        description = str(params.get("error_description") or params.get("error"))[:300]
-        audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_CONSENT_DECLINED, target=link, customer=link.customer,
-                  details={"error": str(params.get("error"))[:100], "error_description": description}, request=request)
-        raise ConsentError(f"Consent was not granted: {description}")
-    tenant_id = params.get("tenant") or ""
-    if str(params.get("admin_consent")).lower() != "true" or not TENANT_ID.match(tenant_id):
-        raise ConsentError("The consent answer names no valid tenant ID: nothing was linked.")
-    return link, _link_and_test(actor=actor, link=link, tenant_id=tenant_id.lower(), how="admin_consent",
-                                request=request)
+    return link
 
 
 def tenant_link_by_id(*, actor, customer, tenant_id, request=None):
@@ -242,14 +266,13 @@ def tenant_link_by_id(*, actor, customer, tenant_id, request=None):
     return report
 
 
-def _link_and_test(*, actor, link, tenant_id, how, request):
-    report = customer_tenant_test(tenant_id)
-    _record(actor=actor, link=link, tenant_id=tenant_id, report=report, how=how, request=request)
-    return report
-
-
 @transaction.atomic
 def _record(*, actor, link, tenant_id, report, how, request):
+    connection = connection_get()
+    if connection is not None and tenant_id == connection.tenant_id.lower():
+        # Its directory is the MSP's staff: as a customer's posture it would be false, and in that customer's pack.
+        raise ConsentError("That is the MSP's own tenant (the one on Admin → Integrations), not the customer's: "
+                           "nothing was linked.")
     clash = CustomerTenant.objects.filter(tenant_id=tenant_id).exclude(pk=link.pk).select_related("customer").first()
     if clash is not None:
         raise ConsentError(f"That tenant is already linked to {clash.customer.name}: unlink it there first.")
@@ -262,14 +285,20 @@ def _record(*, actor, link, tenant_id, report, how, request):
     link.granted_permissions = list(report.granted)
     link.verified_domains = list(report.verified_domains)
     link.last_test_summary = report.headline[:500]
-    link.save()
+    try:
+        with transaction.atomic():
+            link.save()
+    except IntegrityError:  # linked to another customer at the same moment (the unique constraint)
+        raise ConsentError("That tenant was just linked to another customer: unlink it there first.") from None
     audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_LINK, target=link, customer=link.customer,
               details={"tenant_id": tenant_id, "tenant_name": link.tenant_name, "how": how, "previous": before,
                        "test": report.headline[:200], "permissions": list(report.granted)}, request=request)
 
 
+@transaction.atomic
 def customer_tenant_retest(*, actor, link, request=None):
     """Test a linked tenant again and remember the answer (granted permissions, domains)."""
+    before = {"permissions": list(link.granted_permissions), "tenant_name": link.tenant_name}
     report = customer_tenant_test(link.tenant_id)
     if report.token_ok:
         link.granted_permissions = list(report.granted)
@@ -277,6 +306,10 @@ def customer_tenant_retest(*, actor, link, request=None):
         link.verified_domains = list(report.verified_domains)
     link.last_test_summary = report.headline[:500]
     link.save()
+    audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_TEST, target=link, customer=link.customer,
+              request=request, details={"test": report.headline[:200], "before": before,
+                                        "after": {"permissions": list(link.granted_permissions),
+                                                  "tenant_name": link.tenant_name}})
     return report
 
 
@@ -284,13 +317,16 @@ def customer_tenant_retest(*, actor, link, request=None):
 def tenant_unlink(*, actor, customer, request=None):
     """Unlink in one step: the link goes, and so does every posture stored
     from that tenant (directory users and snapshots). The customer is matched
-    by domain in the MSP's tenant again from the next collection."""
+    by domain in the MSP's tenant again from the next collection. A consent
+    still pending is cancelled with it: its answer can no longer link.
+    Returns the number of snapshots deleted."""
     link = CustomerTenant.objects.filter(customer=customer).first()
-    if link is None or not link.linked:
+    if link is None:
         return 0
-    deleted = _forget_posture(customer.pk)
+    deleted = _forget_posture(customer.pk) if link.linked else 0
     audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_UNLINK, target=link, customer=customer,
-              details={"tenant_id": link.tenant_id, "tenant_name": link.tenant_name, "snapshots_deleted": deleted},
+              details={"tenant_id": link.tenant_id, "tenant_name": link.tenant_name, "snapshots_deleted": deleted,
+                       "pending_consent_cancelled": bool(link.consent_nonce)},
               request=request)
     link.delete()
     return deleted
@@ -304,14 +340,15 @@ def _forget_posture(customer_id):
 
 def offered_domains(link):
     """The tenant's verified domains an admin may add as customer domains:
-    not already the customer's, and acceptable as a customer domain at all
-    (an onmicrosoft.com name or a free-mail domain never is)."""
+    not already the customer's, and acceptable for this customer at all
+    (never a public suffix or free-mail domain, the MSP's own or another
+    customer's): what Add would accept."""
     have = set(link.customer.domains.values_list("domain", flat=True))
     offered = []
     for raw in link.verified_domains or []:
         try:
-            domain = domain_normalise(raw)
-        except DomainError:
+            domain = domain_validate_for_customer(raw, customer=link.customer)
+        except ValidationError:
             continue
         if domain not in have and not domain_problem(domain):
             offered.append(domain)

@@ -46,8 +46,11 @@ def customer_tenant(request, customer_id):
             context["report"] = service.customer_tenant_retest(actor=request.user, link=link, request=request)
         elif action == "unlink":
             deleted = service.tenant_unlink(actor=request.user, customer=customer, request=request)
-            messages.success(request, f"Unlinked. {deleted} stored posture snapshot{'s' if deleted != 1 else ''} "
-                                      "from that tenant deleted; the customer is matched by domain again.")
+            if link is not None and link.linked:
+                messages.success(request, f"Unlinked. {deleted} stored posture snapshot{'s' if deleted != 1 else ''} "
+                                          "from that tenant deleted; the customer is matched by domain again.")
+            elif link is not None:
+                messages.success(request, "The pending consent was cancelled: its answer can no longer link a tenant.")
             return redirect("integrations:customer_tenant", customer_id=customer.pk)
         elif action == "add_domain" and link is not None:
             return _add_offered_domain(request, customer, link)

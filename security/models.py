@@ -184,7 +184,9 @@ class CustomerTenant(models.Model):
     last_graph_requests = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["tenant_id"])]
+        # One tenant, one customer: two links made at the same moment cannot both pass the check in _record.
+        constraints = [models.UniqueConstraint(fields=["tenant_id"], condition=~models.Q(tenant_id=""),
+                                               name="security_customertenant_one_customer_per_tenant")]
 
     def __str__(self):
         return f"{self.customer} → {self.tenant_id or 'not linked'}"

@@ -12,7 +12,7 @@ from audit.log import audit_log
 from audit.models import AuditAction
 
 from .exceptions import exception_details, exceptions_at
-from .models import DirectoryUser, MfaException, PostureSnapshot
+from .models import CustomerTenant, DirectoryUser, MfaException, PostureSnapshot
 from .posture import MODE_REGISTRATION_ONLY, posture_metrics, snapshot_user_row
 
 _BATCH = 500
@@ -103,10 +103,16 @@ def posture_snapshots_write(*, users, as_of, provenance, customer_id=None):
 
 
 @transaction.atomic
+@transaction.atomic
 def posture_collection_store(*, users, as_of, provenance, customer_id=None):
     """Store one finished collection: directory users and the day's snapshots
     of its scope (customer_id: a linked customer's own tenant; None: the MSP
     tenant's). Returns {"kept", "deleted", "snapshots"}."""
+    if customer_id is None:
+        # The MSP run matched users by domain when it started; a customer linked to its own
+        # tenant since then is no longer its to write (the links stay locked until commit).
+        linked = set(CustomerTenant.objects.select_for_update().exclude(tenant_id="").values_list("customer_id", flat=True))
+        users = [u for u in users if u.customer_id not in linked]
     kept, deleted = directory_users_replace(users=users, customer_id=customer_id)
     snapshots = posture_snapshots_write(users=users, as_of=as_of, provenance=provenance, customer_id=customer_id)
     return {"kept": kept, "deleted": deleted, "snapshots": snapshots}

@@ -250,7 +250,9 @@ def message_holders_sweep(*, mailbox, folder, since, keep_graph_ids):
     in the look-back that Graph no longer returned (deleted while the delta
     state was lost, or no longer touching a customer) go."""
     held = MessageHolder.objects.filter(mailbox=mailbox, folder=folder, message__received_at__gte=since)
-    gone = [graph_id for graph_id in held.values_list("graph_id", flat=True) if graph_id not in keep_graph_ids]
+    # Streamed: a big mailbox's holders are never all in memory at once.
+    gone = [graph_id for graph_id in held.values_list("graph_id", flat=True).iterator(chunk_size=5000)
+            if graph_id not in keep_graph_ids]
     return message_holders_remove(mailbox=mailbox, graph_ids=gone)
 
 

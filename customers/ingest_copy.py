@@ -9,8 +9,9 @@ bulk_create builds a model instance per row and psycopg quotes every array
 parameter in Python; COPY streams the rows in psycopg's C encoder instead.
 
 The staging tables are temporary (visible to this connection only), created
-on first use per connection and emptied at the end of every page, inside the
-page's transaction: a page that fails leaves nothing behind.
+on first use per connection and emptied at the end of every page and at
+every commit, inside the page's transaction: a page that fails leaves nothing
+behind.
 """
 
 from django.db import connection
@@ -48,7 +49,7 @@ _TYPES = {"is_first": "boolean", "is_all_day": "boolean", "is_cancelled": "boole
 
 def _create(name, columns):
     body = ", ".join(f"{column} {_TYPES.get(column, 'text')}" for column in columns)
-    return f"CREATE TEMP TABLE IF NOT EXISTS {name} ({body})"
+    return f"CREATE TEMP TABLE IF NOT EXISTS {name} ({body}) ON COMMIT DELETE ROWS"
 
 
 STAGING = ";\n".join([
@@ -58,60 +59,78 @@ STAGING = ";\n".join([
     _create("ingest_link", LINK_COLUMNS),
 ])
 
-_EARLIER = "SELECT c.mailbox, c.graph_id, h.{target} FROM {copy} c JOIN {holder} h ON h.mailbox = c.mailbox AND h.graph_id = c.graph_id"
-_EMPTY = "DELETE FROM {copy}; DELETE FROM ingest_person; DELETE FROM ingest_link"
+# Emptied at once, not only at commit (a test runs many pages in one
+# transaction). TRUNCATE, not DELETE: dead rows would pile up in a table that
+# is never vacuumed and spill out of temp_buffers after a few pages.
+_EMPTY = "TRUNCATE {copy}, ingest_person, ingest_link"
 
-# One round trip after the COPYs. Statements run in order: the copies each
-# holder pointed at before this page are read first; the copies' old
-# participants go before their new ones come in.
-MESSAGE_WRITE = f"""
-{_EARLIER.format(target="message_id", copy="ingest_message_copy", holder=_MH)};
-DELETE FROM {_MP} p USING ingest_message_copy c, {_MH} h
- WHERE h.mailbox = c.mailbox AND h.graph_id = c.graph_id AND p.holder_id = h.id;
-INSERT INTO {_M} (identity, internet_message_id, conversation_id, subject, from_name, from_address, sent_at,
-                  received_at, updated_at)
-SELECT identity, internet_message_id, conversation_id, subject, from_name, from_address, sent_at, received_at, now()
-  FROM ingest_message_copy WHERE is_first
-ON CONFLICT (identity) DO NOTHING;
-INSERT INTO {_MH} (message_id, mailbox, graph_id, folder, direction, preview, web_link)
-SELECT m.id, c.mailbox, c.graph_id, c.folder, c.direction, c.preview, c.web_link
-  FROM ingest_message_copy c JOIN {_M} m ON m.identity = c.identity
-ON CONFLICT (mailbox, graph_id) DO UPDATE SET message_id = EXCLUDED.message_id, folder = EXCLUDED.folder,
-  direction = EXCLUDED.direction, preview = EXCLUDED.preview, web_link = EXCLUDED.web_link;
-INSERT INTO {_MP} (holder_id, message_id, role, address, name)
-SELECT h.id, h.message_id, p.role, p.address, p.name
-  FROM ingest_person p JOIN {_MH} h ON h.mailbox = p.mailbox AND h.graph_id = p.graph_id
+
+def _one(table, column, where):
+    """A lateral probe of one row by a unique key. LIMIT 1 keeps the planner from
+    turning it into a hash join over the whole table: a page is 1,000 index
+    probes whatever the table's size (and however stale its statistics)."""
+    return f"CROSS JOIN LATERAL (SELECT {column} FROM {table} WHERE {where} LIMIT 1)"
+
+
+def _write_sql(*, copy, item, holder, participant, link, item_column, item_insert, holder_columns, holder_update,
+               person_columns, link_time):
+    """One round trip after the COPYs; statements run in order. First the
+    copies' earlier items are returned and those copies' old participants
+    deleted, then items, holders (returning ids for their participants) and links."""
+    holder_select = ", ".join(f"c.{column}" for column in holder_columns)
+    person_select = ", ".join(f"p.{column}" for column in person_columns)
+    return f"""
+WITH earlier AS (
+  SELECT h.id, c.mailbox, c.graph_id, h.{item_column} FROM {copy} c
+  {_one(holder, f"id, {item_column}", "mailbox = c.mailbox AND graph_id = c.graph_id")} h
+), cleared AS (
+  DELETE FROM {participant} WHERE holder_id IN (SELECT id FROM earlier)
+)
+SELECT mailbox, graph_id, {item_column} FROM earlier;
+{item_insert};
+WITH holders AS (
+  INSERT INTO {holder} ({item_column}, mailbox, graph_id, {", ".join(holder_columns)})
+  SELECT i.id, c.mailbox, c.graph_id, {holder_select} FROM {copy} c {_one(item, "id", "identity = c.identity")} i
+  ON CONFLICT (mailbox, graph_id) DO UPDATE SET {item_column} = EXCLUDED.{item_column}, {holder_update}
+  RETURNING id, mailbox, graph_id, {item_column}
+)
+INSERT INTO {participant} (holder_id, {item_column}, {", ".join(person_columns)})
+SELECT h.id, h.{item_column}, {person_select}
+  FROM ingest_person p JOIN holders h ON h.mailbox = p.mailbox AND h.graph_id = p.graph_id
 ON CONFLICT DO NOTHING;
-INSERT INTO {_MC} (message_id, customer_id, received_at)
-SELECT m.id, l.customer_id, l.at FROM ingest_link l JOIN {_M} m ON m.identity = l.identity
+INSERT INTO {link} ({item_column}, customer_id, {link_time})
+SELECT i.id, l.customer_id, l.at FROM ingest_link l {_one(item, "id", "identity = l.identity")} i
 ON CONFLICT DO NOTHING;
-{_EMPTY.format(copy="ingest_message_copy")}
+{_EMPTY.format(copy=copy)}
 """
 
-EVENT_WRITE = f"""
-{_EARLIER.format(target="event_id", copy="ingest_event_copy", holder=_EH)};
-DELETE FROM {_EP} p USING ingest_event_copy c, {_EH} h
- WHERE h.mailbox = c.mailbox AND h.graph_id = c.graph_id AND p.holder_id = h.id;
-INSERT INTO {_E} (identity, ical_uid, subject, starts_at, ends_at, is_all_day, is_cancelled, location,
+
+MESSAGE_WRITE = _write_sql(
+    copy="ingest_message_copy", item=_M, holder=_MH, participant=_MP, link=_MC, item_column="message_id",
+    item_insert=f"""INSERT INTO {_M} (identity, internet_message_id, conversation_id, subject, from_name, from_address,
+                  sent_at, received_at, updated_at)
+SELECT identity, internet_message_id, conversation_id, subject, from_name, from_address, sent_at, received_at, now()
+  FROM ingest_message_copy WHERE is_first
+ON CONFLICT (identity) DO NOTHING""",
+    holder_columns=("folder", "direction", "preview", "web_link"),
+    holder_update="folder = EXCLUDED.folder, direction = EXCLUDED.direction, preview = EXCLUDED.preview, "
+                  "web_link = EXCLUDED.web_link",
+    person_columns=("role", "address", "name"), link_time="received_at",
+)
+
+EVENT_WRITE = _write_sql(
+    copy="ingest_event_copy", item=_E, holder=_EH, participant=_EP, link=_EC, item_column="event_id",
+    item_insert=f"""INSERT INTO {_E} (identity, ical_uid, subject, starts_at, ends_at, is_all_day, is_cancelled, location,
                   organizer_name, organizer_address, online_meeting_url, updated_at)
 SELECT identity, ical_uid, subject, starts_at, ends_at, is_all_day, is_cancelled, location, organizer_name,
        organizer_address, online_meeting_url, now()
   FROM ingest_event_copy WHERE is_first
-ON CONFLICT (identity) DO NOTHING;
-INSERT INTO {_EH} (event_id, mailbox, graph_id, series_master_id, preview, web_link)
-SELECT e.id, c.mailbox, c.graph_id, c.series_master_id, c.preview, c.web_link
-  FROM ingest_event_copy c JOIN {_E} e ON e.identity = c.identity
-ON CONFLICT (mailbox, graph_id) DO UPDATE SET event_id = EXCLUDED.event_id,
-  series_master_id = EXCLUDED.series_master_id, preview = EXCLUDED.preview, web_link = EXCLUDED.web_link;
-INSERT INTO {_EP} (holder_id, event_id, role, address, name, response)
-SELECT h.id, h.event_id, p.role, p.address, p.name, p.response
-  FROM ingest_person p JOIN {_EH} h ON h.mailbox = p.mailbox AND h.graph_id = p.graph_id
-ON CONFLICT DO NOTHING;
-INSERT INTO {_EC} (event_id, customer_id, starts_at)
-SELECT e.id, l.customer_id, l.at FROM ingest_link l JOIN {_E} e ON e.identity = l.identity
-ON CONFLICT DO NOTHING;
-{_EMPTY.format(copy="ingest_event_copy")}
-"""
+ON CONFLICT (identity) DO NOTHING""",
+    holder_columns=("series_master_id", "preview", "web_link"),
+    holder_update="series_master_id = EXCLUDED.series_master_id, preview = EXCLUDED.preview, "
+                  "web_link = EXCLUDED.web_link",
+    person_columns=("role", "address", "name", "response"), link_time="starts_at",
+)
 
 
 def page_write(*, kind, copies, people, links):
@@ -128,6 +147,7 @@ def page_write(*, kind, copies, people, links):
         _copy_rows(raw, "ingest_person", PERSON_COLUMNS, people)
         _copy_rows(raw, "ingest_link", LINK_COLUMNS, links)
         cursor.execute(write)  # several statements, no parameters: one round trip
+        # The first statement's rows: the message/event each copy held before.
         return {(mailbox, graph_id): target for mailbox, graph_id, target in cursor.fetchall()}
 
 

@@ -2,7 +2,10 @@
 the Graph client from it. The secret is decrypted only inside the client, when
 an access token has to be requested."""
 
+from datetime import date
+
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +16,8 @@ from customers.models import OwnDomain
 from .m365 import secrets
 from .m365.client import GraphClient
 from .models import M365Connection, MailboxState
+
+SECRET_EXPIRY_CACHE_KEY = "vectis:m365:secret-expires-on"
 
 
 def connection_get():
@@ -82,6 +87,7 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
         # Another tenant's name, domains and test result no longer apply.
         connection.tenant_name, connection.verified_domains, connection.last_test_ok = "", [], None
     connection.save()
+    _secret_expiry_forget()
     if own_domains is not None:
         OwnDomain.objects.filter(source="admin").exclude(domain__in=own_domains).delete()
         for domain in own_domains:
@@ -133,13 +139,30 @@ def connection_record_test(*, connection, report):
         own_domains_refresh(connection)
 
 
+def _secret_expires_on():
+    """The stored secret expiry date (or None), from the cache: every admin page
+    shows the banner and only connection_save changes the date, so a page
+    costs no query for it."""
+    cached = cache.get(SECRET_EXPIRY_CACHE_KEY)
+    if cached is None:
+        expires = M365Connection.objects.order_by("pk").values_list("secret_expires_on", flat=True).first()
+        cached = expires.isoformat() if expires else ""
+        cache.set(SECRET_EXPIRY_CACHE_KEY, cached, timeout=None)
+    return date.fromisoformat(cached) if cached else None
+
+
+def _secret_expiry_forget():
+    cache.delete(SECRET_EXPIRY_CACHE_KEY)
+    # Again once committed: a page read between the save and the commit may have cached the old date.
+    transaction.on_commit(lambda: cache.delete(SECRET_EXPIRY_CACHE_KEY))
+
+
 def secret_expiry_banners():
     """(level, text) banners for every admin page while the secret nears or passes its expiry."""
-    connection = connection_get()
-    if connection is None or connection.secret_expires_on is None:
+    expires = _secret_expires_on()
+    if expires is None:
         return []
     today = timezone.localdate()
-    expires = connection.secret_expires_on
     if expires < today:
         return [("error", f"The Microsoft 365 client secret expired on {expires:%d %b %Y}: syncs and body fetches "
                           "fail until you create a new secret in Entra ID and paste its Value in Admin → Integrations.")]

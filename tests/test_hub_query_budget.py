@@ -78,3 +78,22 @@ def test_hub_stays_within_its_query_budget_at_two_sizes(client, hub, who):
 
     assert large == small, "the hub's query count grows with the data"
     assert max(small, large, page_two) <= HUB_QUERY_BUDGET, (small, large, page_two)
+
+
+def test_hub_posture_reads_the_latest_snapshot_whole_and_the_trend_window(hub):
+    from datetime import date
+
+    from security.selectors import TREND_DAYS, customer_posture
+
+    customer, _ = hub
+    newest = date(2026, 6, 1)  # the fixture's own snapshot (1 June 2025) is a year older
+    for days_ago in (0, 1, 5, TREND_DAYS - 1, TREND_DAYS, 200):
+        make_snapshot(customer, population(members=3 + days_ago, mfa=2), taken_on=newest - timedelta(days=days_ago))
+
+    posture = customer_posture(customer.pk)
+
+    latest = posture["snapshot"]
+    assert latest.taken_on == newest and len(latest.users) == 3 and latest.provenance
+    assert posture["metrics"]["users_total"] == 3
+    assert posture["snapshot_count"] == 4  # 0, 1, 5 and 89 days back; 90 and 200 are outside the window
+    assert posture["previous_on"] == newest - timedelta(days=1)

@@ -276,10 +276,10 @@ def test_hub_without_posture(viewer_client, db):
     assert "No security posture yet" in html
 
 
-def test_hub_posture_costs_two_queries(viewer_client, northwind, django_assert_num_queries):
+def test_hub_posture_costs_one_query(viewer_client, northwind, django_assert_num_queries):
     from security.selectors import posture_for_hub
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         posture_for_hub(northwind)
 
 

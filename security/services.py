@@ -11,6 +11,7 @@ from django.utils import timezone
 from .exceptions import exceptions_at
 from .models import DirectoryUser, PostureSnapshot
 from .posture import MODE_REGISTRATION_ONLY, posture_metrics, snapshot_user_row
+from .rollup import snapshots_changed
 
 _BATCH = 500
 _DIRECTORY_FIELDS = (
@@ -85,6 +86,8 @@ def posture_snapshots_write(*, users, as_of, provenance):
         snapshots, batch_size=_BATCH, update_conflicts=True,
         unique_fields=["customer", "taken_on"], update_fields=["as_of", "metrics", "users", "provenance"],
     )
+    transaction.on_commit(snapshots_changed)
+    snapshots_changed()
     return len(snapshots)
 
 

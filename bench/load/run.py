@@ -136,11 +136,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def run_wrk(port, users, seconds, plan):
+def run_wrk(port, users, seconds, plan, think_seconds=0.0):
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    env = {**os.environ, "VECTIS_LOAD_PLAN": str(plan)}
+    env = {**os.environ, "VECTIS_LOAD_PLAN": str(plan), "VECTIS_LOAD_THINK_MS": str(int(think_seconds * 1000))}
     args = [wrk, f"-t{users}", f"-c{users}", f"-d{seconds}s", "--timeout", "30s", "-s", str(HERE / "hub.lua"),
             f"http://127.0.0.1:{port}"]
     output = subprocess.run(args, env=env, capture_output=True, text=True, check=True, timeout=seconds + 120).stdout
@@ -164,12 +164,15 @@ def main(argv=None):
     parser.add_argument("--mix", choices=["mixed", "hub", "security"], default="mixed")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database afterwards")
     parser.add_argument("--reseed", action="store_true", help="seed again even if a kept database matches")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean think time per user between pages, seconds (exponential; default 0: closed loop)")
+    parser.add_argument("--tag", default="", help="a-z0-9 suffix of the hub database (as python -m bench --tag)")
     args = parser.parse_args(argv)
 
     size = dict((QUICK if args.quick else FULL)["hub"])
     users_n = args.users or (10 if args.quick else 50)
     seconds = args.seconds or (10 if args.quick else 60)
-    suffix = "-quick" if args.quick else ""
+    suffix = ("-quick" if args.quick else "") + (f"-{args.tag.lower()}" if args.tag.isalnum() else "")
     databases = []
     db, env, seeded = hub_database(size, suffix, databases, reuse=not args.reseed)
     admins, viewers = max(1, users_n // 10), max(1, users_n // 10)
@@ -178,6 +181,7 @@ def main(argv=None):
              + ["bench-viewer"] * viewers)
     report = {"started": datetime.now(UTC).isoformat(), "machine": common.machine(), "database": db,
               "dataset": size, "seed": seeded, "users": users_n, "seconds": seconds, "mix": args.mix,
+              "think_seconds": args.think,
               "gunicorn": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads}}
     try:
         with tempfile.TemporaryDirectory(prefix="vectis-load-") as tmp:
@@ -187,7 +191,7 @@ def main(argv=None):
             proc = start_gunicorn(env, port, args.workers, args.worker_class, args.threads, Path(tmp) / "gunicorn.log")
             try:
                 check_pages(port, checks)
-                result = run_wrk(port, users_n, seconds, plan)
+                result = run_wrk(port, users_n, seconds, plan, args.think)
             finally:
                 stop(proc)
                 errors_log = (Path(tmp) / "gunicorn.log").read_text()[-4000:]
@@ -209,7 +213,7 @@ def main(argv=None):
     def ms(us):
         return f"{us / 1000:.0f} ms"
 
-    print(f"\nload: {users_n} users, {seconds} s, mix={args.mix}, gunicorn {args.workers} x {args.worker_class}"
+    print(f"\nload: {users_n} users, {seconds} s, mix={args.mix}, think {args.think} s, gunicorn {args.workers} x {args.worker_class}"
           f"{f' x {args.threads} threads' if args.threads > 1 else ''}, {size['messages']:,} messages / {size['customers']:,} customers")
     print(f"  requests     {result['requests']:,} ({result['hub_requests_sent']:,} hub, {result['security_requests_sent']:,} /security)")
     print(f"  throughput   {result['requests_per_second']} requests/s")

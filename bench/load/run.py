@@ -94,7 +94,10 @@ print(json.dumps(out))
 def start_gunicorn(env, port, workers, worker_class, threads, log_path):
     args = [common.PY, "-m", "gunicorn", "vectis.wsgi:application", "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-            "--timeout", "60", "--graceful-timeout", "10", "--error-logfile", str(log_path), "--log-level", "warning"]
+            "--timeout", "60", "--graceful-timeout", "10", "--error-logfile", str(log_path), "--log-level", "warning",
+            # Each request's time inside the server (microseconds): wrk's own latency with a think
+            # time (its delay()) was not the response time alone.
+            "--access-logfile", str(log_path.with_name("access.log")), "--access-logformat", "%(D)s %(s)s %(U)s"]
     proc = subprocess.Popen(args, cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -152,6 +155,25 @@ def run_wrk(port, users, seconds, plan, think_seconds=0.0):
     return result
 
 
+def server_times(access_log, skip_bytes):
+    """Percentiles of the time each request of the run spent in gunicorn (from its access log)."""
+    import statistics
+
+    with open(access_log, "rb") as handle:
+        handle.seek(skip_bytes)
+        lines = handle.read().decode(errors="replace").splitlines()
+    times = sorted(int(line.split()[0]) / 1000 for line in lines if line.split() and line.split()[0].isdigit())
+    if not times:
+        return {}
+
+    def rank(p):
+        return round(times[max(0, min(len(times) - 1, int(len(times) * p / 100 + 0.5) - 1))], 1)
+
+    return {"server_requests": len(times), "server_p50_ms": round(statistics.median(times), 1),
+            "server_p90_ms": rank(90), "server_p95_ms": rank(95), "server_p99_ms": rank(99),
+            "server_max_ms": round(times[-1], 1)}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -191,7 +213,10 @@ def main(argv=None):
             proc = start_gunicorn(env, port, args.workers, args.worker_class, args.threads, Path(tmp) / "gunicorn.log")
             try:
                 check_pages(port, checks)
+                access_log = Path(tmp) / "access.log"
+                already = access_log.stat().st_size if access_log.exists() else 0
                 result = run_wrk(port, users_n, seconds, plan, args.think)
+                result.update(server_times(access_log, already))
             finally:
                 stop(proc)
                 errors_log = (Path(tmp) / "gunicorn.log").read_text()[-4000:]
@@ -219,6 +244,10 @@ def main(argv=None):
     print(f"  throughput   {result['requests_per_second']} requests/s")
     print(f"  latency      p50 {ms(result['p50_us'])}, p90 {ms(result['p90_us'])}, p95 {ms(result['p95_us'])}, "
           f"p99 {ms(result['p99_us'])}, max {ms(result['max_us'])}")
+    if result.get("server_requests"):
+        print(f"  server time  p50 {result['server_p50_ms']} ms, p90 {result['server_p90_ms']} ms, "
+              f"p95 {result['server_p95_ms']} ms, p99 {result['server_p99_ms']} ms, max {result['server_max_ms']} ms "
+              f"(gunicorn access log, {result['server_requests']:,} requests)")
     print(f"  errors       {result['errors_total']} (non-200 {result['status_other']}, redirects {result['redirects']}, "
           f"socket connect/read/write/timeout {result['socket_connect']}/{result['socket_read']}/{result['socket_write']}/{result['socket_timeout']})")
     print(f"JSON: {out}")

@@ -15,7 +15,7 @@ def main():
     import django
 
     django.setup()
-    from bench import csv_import, floor, hub, posture, sync
+    from bench import csv_import, floor, hub, posture, scaleout, sync
 
     tasks = {
         "sync_initial": sync.sync_initial,
@@ -29,6 +29,9 @@ def main():
         "posture": posture.posture,
         "pack": posture.pack,
         "csv_import": csv_import.measure,
+        "scale_prepare": scaleout.prepare,
+        "scale_reset": scaleout.reset,
+        "scale_wait": scaleout.enqueue_and_wait,
     }
     result = tasks[task](params)
     with open(out_path, "w") as handle:

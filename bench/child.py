@@ -15,7 +15,7 @@ def main():
     import django
 
     django.setup()
-    from bench import csv_import, floor, hub, posture, sync, tenants
+    from bench import csv_import, floor, hub, posture, scaleout, sync, tenants
 
     tasks = {
         "sync_initial": sync.sync_initial,
@@ -32,6 +32,9 @@ def main():
         "tenants_seed": tenants.seed,
         "tenants_round": tenants.round_,
         "tenants_security": tenants.security_page,
+        "scale_prepare": scaleout.prepare,
+        "scale_reset": scaleout.reset,
+        "scale_wait": scaleout.enqueue_and_wait,
     }
     result = tasks[task](params)
     with open(out_path, "w") as handle:

@@ -247,6 +247,8 @@ def rows_for(report):
              f"{floor['kept_per_second']:,} ({floor['kept']:,} in {floor['seconds']} s: "
              f"fetch+parse {floor['fetch_parse_filter_seconds']} s, COPY {floor['copy_seconds']} s)"),
             ("sync", "floor / app", f"{s['floor_over_app']}x (same rows: {s['same_rows']})"),
+            ("sync", "initial sync, Graph requests per 1,000 messages (mail folders)",
+             f"{app.get('mail_requests_per_1000')} ({app.get('initial_mail_requests')} requests)"),
             ("sync", "initial sync, whole run incl. calendar", f"{app['initial_total_seconds']} s, {app['initial_graph_requests']} Graph requests"),
             ("sync", "incremental, nothing new: Graph requests per mailbox",
              f"{app['incremental_requests_per_mailbox']} (mail folders {app['incremental_mail_requests_per_mailbox']})"),
@@ -296,6 +298,41 @@ def rows_for(report):
     return rows
 
 
+def goals_for(report):
+    """(goal, target, measured, met) for each line of issue 17's table this run measured."""
+    results, out = report["results"], []
+    if "sync" in results:
+        s = results["sync"]
+        share = round(100 / s["floor_over_app"]) if s.get("floor_over_app") else None
+        out.append(("initial sync vs the floor (same run)", ">= 50% of the floor's throughput", f"{share}%",
+                    share is not None and share >= 50))
+        per_1000 = s["app"].get("mail_requests_per_1000")
+        out.append(("Graph requests on initial sync", "<= 1.1 per 1,000 messages", f"{per_1000} per 1,000",
+                    per_1000 is not None and per_1000 <= 1.1))
+    if "memory" in results:
+        m = results["memory"]
+        out.append((f"worker RSS, {m['sync']['seen']:,}-message mailbox", "<= 150 MiB (at 500k)",
+                    f"{m['peak_rss_mib']} MiB", m["peak_rss_mib"] <= 150))
+    if "hub" in results:
+        pages = results["hub"]["pages"]
+        hubs = [p for p in pages if p["page"].startswith("hub")]
+        largest = [p for p in hubs if "largest" in p["page"]]
+        security = [p for p in pages if p["page"].startswith(("/security,", "/security page"))]
+        if hubs:
+            worst = max(p["queries"] for p in hubs)
+            out.append(("hub queries, any page", "<= 12", str(worst), worst <= 12))
+        if largest:
+            p95 = max(p["p95_ms"] for p in largest)
+            out.append(("hub p95, largest customer", "<= 50 ms", f"{p95} ms", p95 <= 50))
+        if security:
+            p95 = max(p["p95_ms"] for p in security)
+            out.append(("/security p95", "<= 150 ms", f"{p95} ms", p95 <= 150))
+    if "pack" in results:
+        for key, f in results["pack"]["frameworks"].items():
+            out.append((f"evidence pack {key}", "<= 3 s", f"{f['seconds_median']} s", f["seconds_median"] <= 3))
+    return out
+
+
 def print_table(report):
     rows = rows_for(report)
     if not rows:
@@ -304,3 +341,9 @@ def print_table(report):
     print()
     for bench, label, value in rows:
         print(f"{bench:<8} {label:<{width}}  {value}")
+    goals = goals_for(report)
+    if goals:
+        width = max(len(g[0]) for g in goals)
+        print("\nGoals (issue 17), measured in this run:")
+        for goal, target, measured, met in goals:
+            print(f"  {goal:<{width}}  goal {target:<34} measured {measured:<14} {'met' if met else 'MISSED'}")

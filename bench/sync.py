@@ -109,6 +109,9 @@ def sync_initial(params):
         "kept_per_second_mail": round(kept / mail_seconds, 1) if mail_seconds else None,
         "kept_per_second_total": round(kept / first_seconds, 1),
         "initial_graph_requests": sum(m["graph_requests"] for m in first),
+        "initial_mail_requests": sum(m["mail_requests"] for m in first),
+        # Mail folders only (delta pages, the mailbox lookups and the token), per 1,000 messages seen.
+        "mail_requests_per_1000": round(sum(m["mail_requests"] for m in first) * 1000 / seen, 2) if seen else None,
         "rows": rows,
         "incremental_seconds_total": round(again_seconds, 3),
         "incremental_seconds_per_mailbox": round(again_seconds / n, 3),

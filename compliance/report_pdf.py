@@ -30,6 +30,9 @@ FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FONT_FILES = {"": FONT_DIR / "DejaVuSans.ttf", "B": FONT_DIR / "DejaVuSans-Bold.ttf"}
 FAMILY = "DejaVu"
 PAGE_TOTAL_ALIAS = "\x01N\x01"
+ACCOUNT_FONT_SIZE = 7.8  # points
+ACCOUNT_LINE = 3.8  # mm per line of an account row
+ACCOUNT_PAD_X, ACCOUNT_PAD_Y = 1.5, 0.8  # mm
 
 INK = (15, 23, 42)
 MUTED = (100, 116, 139)
@@ -155,15 +158,65 @@ class ReportPDF(FPDF):
         return FontFace(emphasis="BOLD", color=text, fill_color=fill)
 
     def accounts_table(self, accounts):
-        self.set_font(FAMILY, "", 7.8)
+        """Every account, one row each, wrapped by words. Drawn line by line
+        rather than with fpdf2's table(): a 10,000-user customer has thousands of
+        rows, and table() lays each cell out character by character (most of a
+        pack's build time before)."""
         widths = (52, 62, self.epw - 114)
-        with self.table(col_widths=widths, width=self.epw, text_align="LEFT", line_height=3.8,
-                        padding=(0.8, 1.5, 0.8, 1.5), borders_layout="HORIZONTAL_LINES", v_align="TOP",
-                        headings_style=FontFace(emphasis="BOLD", color=MUTED, fill_color=PANEL)) as table:
-            table.row(["Display name", "User principal name", "Roles, scope, MFA"])
-            for account in accounts:
-                table.row([pdf_text(account.display_name or "(no display name)"), pdf_text(account.upn),
-                           pdf_text(account_detail(account))])
+        self._accounts_heading(widths)
+        self.set_font(FAMILY, "", ACCOUNT_FONT_SIZE)
+        for account in accounts:
+            cells = [pdf_text(account.display_name or "(no display name)"), pdf_text(account.upn),
+                     pdf_text(account_detail(account))]
+            lines = [self._wrap(text, width - 2 * ACCOUNT_PAD_X) for text, width in zip(cells, widths, strict=True)]
+            height = max(len(column) for column in lines) * ACCOUNT_LINE + 2 * ACCOUNT_PAD_Y
+            if self.get_y() + height > self.page_break_trigger:
+                self.add_page()
+                self._accounts_heading(widths)
+                self.set_font(FAMILY, "", ACCOUNT_FONT_SIZE)
+            self._accounts_row(widths, lines, height)
+
+    def _accounts_heading(self, widths):
+        self.set_font(FAMILY, "B", ACCOUNT_FONT_SIZE)
+        self.set_text_color(*MUTED)
+        self.set_fill_color(*PANEL)
+        height = ACCOUNT_LINE + 2 * ACCOUNT_PAD_Y
+        self.rect(self.l_margin, self.get_y(), sum(widths), height, style="F")
+        self._accounts_row(widths, [["Display name"], ["User principal name"], ["Roles, scope, MFA"]], height)
+        self.set_text_color(*INK)
+
+    def _accounts_row(self, widths, lines, height):
+        top, x = self.get_y(), self.l_margin
+        for width, column in zip(widths, lines, strict=True):
+            for n, line in enumerate(column):
+                # text() places a baseline: one line height down, less the descent.
+                self.text(x + ACCOUNT_PAD_X, top + ACCOUNT_PAD_Y + (n + 1) * ACCOUNT_LINE - 0.9, line)
+            x += width
+        self.set_draw_color(*LINE)
+        self.line(self.l_margin, top + height, self.l_margin + sum(widths), top + height)
+        self.set_y(top + height)
+
+    def _wrap(self, text, width):
+        """Greedy word wrap within `width` (mm); a word wider than a line is cut by characters."""
+        if self.get_string_width(text) <= width:
+            return [text]
+        lines, line = [], ""
+        for word in text.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if self.get_string_width(candidate) <= width:
+                line = candidate
+                continue
+            if line:
+                lines.append(line)
+            while len(word) > 1 and self.get_string_width(word) > width:
+                cut = len(word) - 1
+                while cut > 1 and self.get_string_width(word[:cut]) > width:
+                    cut -= 1
+                lines.append(word[:cut])
+                word = word[cut:]
+            line = word
+        lines.append(line)
+        return lines
 
     # --- sections ----------------------------------------------------------------
     def cover(self):

@@ -149,8 +149,13 @@ def address_domain(address):
     as the customer's and its mail is kept and linked. '' when there is none."""
     if not isinstance(address, str):
         return ""
-    text = "".join(ch for ch in address if unicodedata.category(ch) not in ("Cf", "Cc"))
-    text = unicodedata.normalize("NFKC", text).strip().lower()
+    if address.isascii() and address.isprintable():
+        # Almost every address: no invisible characters (ASCII has no Cf, and
+        # its Cc ones are not printable) and NFKC leaves ASCII as it is.
+        text = address.strip().lower()
+    else:
+        text = "".join(ch for ch in address if unicodedata.category(ch) not in ("Cf", "Cc"))
+        text = unicodedata.normalize("NFKC", text).strip().lower()
     if "@" not in text:
         return ""
     domain = text.rsplit("@", 1)[1].strip().rstrip(".")

@@ -13,6 +13,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
+
+from . import ingest_copy
 from .communications import (
     Event,
     EventCustomer,
@@ -27,6 +30,9 @@ from .models import OwnDomain
 
 # Keeps IN (...) lists below every backend's bound parameter limit.
 CHUNK = 500
+# Databases whose pages go through COPY and set-based upserts (ingest_copy);
+# the others through bulk_create. Both write the same rows.
+COPY_VENDORS = ("postgresql",)
 
 
 # ------------------------------------------------------------------ what "a customer" is, once per run
@@ -102,53 +108,95 @@ def _identity(*parts):
 
 
 def messages_upsert(*, rows, matcher):
-    """Write one page of kept messages: 6 queries whatever the page size (two
-    more when a copy changed identity and left a message without holders).
+    """Write one page of kept messages with a fixed number of queries whatever
+    the page size (a few more when copies synced before changed).
 
     Messages are content-addressed (message_identity), so an existing one is
     never updated, only linked to; each copy (holder) carries its own
-    participants, preview and direction, replaced whenever Graph sends it again."""
+    participants, preview and direction, replaced whenever Graph sends it again.
+    PostgreSQL writes through COPY and set-based upserts (ingest_copy); other
+    databases through bulk_create. Both write the rows prepared here."""
     if not rows:
         return 0
-    rows = list({(row.mailbox, row.graph_id): row for row in rows}.values())  # the last copy of a replayed item wins
-    keyed = [(message_identity(row), row) for row in rows]
-    messages = {}
-    for key, row in keyed:
-        messages.setdefault(key, Message(
-            identity=key, internet_message_id=row.internet_message_id, conversation_id=row.conversation_id,
-            subject=row.subject, from_name=row.from_name, from_address=row.from_address, sent_at=row.sent_at,
-            received_at=row.received_at,
-        ))
-    earlier = _held_by(MessageHolder, "message_id", rows)
-    Message.objects.bulk_create(list(messages.values()), ignore_conflicts=True)
-    ids = _ids_by_key(Message, "identity", list(messages))
-    holders = [
-        MessageHolder(message_id=ids[key], mailbox=row.mailbox, graph_id=row.graph_id, folder=row.folder,
-                      direction=row.direction, preview=row.preview, web_link=row.web_link)
-        for key, row in keyed
-    ]
-    holder_ids = _holders_upsert(MessageHolder, holders, ["message", "folder", "direction", "preview", "web_link"])
-    _delete_where(MessageParticipant, "holder_id", holder_ids.values())
-    participants, links = [], {}
-    for key, row in keyed:
-        holder_id, message_id = holder_ids[(row.mailbox, row.graph_id)], ids[key]
-        participants += [
-            MessageParticipant(holder_id=holder_id, message_id=message_id, role=role, address=address, name=name)
-            for role, address, name in row.participants
-        ]
-        for customer_id in row.customer_ids:
-            links.setdefault((message_id, customer_id), MessageCustomer(
-                message_id=message_id, customer_id=customer_id, received_at=messages[key].received_at))
-    MessageParticipant.objects.bulk_create(participants, ignore_conflicts=True)
-    MessageCustomer.objects.bulk_create(list(links.values()), ignore_conflicts=True)
-    now_holds = {(row.mailbox, row.graph_id): ids[key] for key, row in keyed}
+    page = _message_page(rows)
+    if connection.vendor in COPY_VENDORS:
+        earlier = ingest_copy.page_write(kind="message", copies=page.copies, people=page.people, links=page.links)
+        now_holds = ingest_copy.holds(kind="message", copies=page.keys()) if earlier else {}
+    else:
+        earlier, now_holds = _messages_write_plain(page)
     moved = {message_id for copy, message_id in earlier.items() if now_holds[copy] != message_id}
     if moved:  # a copy Graph sent again with another subject (a draft, an edit): its old message may be orphaned
         messages_delete_orphans(message_ids=moved)
     if earlier:  # copies synced before may have lost a customer since: links follow what the copies say now
         links_refresh(MessageCustomer, MessageParticipant, "message_id", set(earlier.values()) | set(now_holds.values()),
                       matcher.customer_for_address)
-    return len(holders)
+    return len(page.copies)
+
+
+@dataclass
+class _Page:
+    """One page ready to write, as rows in ingest_copy's column order: copies
+    (the first copy of each identity carries the message's own fields),
+    people (each copy's participants, one per role and address) and links."""
+
+    copies: list
+    people: list
+    links: list
+
+    def keys(self):
+        return [(copy[0], copy[1]) for copy in self.copies]
+
+    def copy_dicts(self, columns):
+        return [dict(zip(columns, copy, strict=True)) for copy in self.copies]
+
+
+def _message_page(rows):
+    rows = list({(row.mailbox, row.graph_id): row for row in rows}.values())  # the last copy of a replayed item wins
+    copies, people, links, first = [], [], {}, {}
+    for row in rows:
+        key = message_identity(row)
+        is_first = key not in first
+        message = first.setdefault(key, row)
+        copies.append((row.mailbox, row.graph_id, key, is_first, row.internet_message_id, row.conversation_id,
+                       row.subject, row.from_name, row.from_address, row.sent_at, row.received_at, row.folder,
+                       row.direction, row.preview, row.web_link))
+        unique = {}
+        for role, address, name in row.participants:  # sorted: the first name of a repeated address wins
+            unique.setdefault((role, address), name)
+        people += [(row.mailbox, row.graph_id, role, address, name, "") for (role, address), name in unique.items()]
+        for customer_id in row.customer_ids:
+            links.setdefault((key, customer_id), message.received_at)
+    return _Page(copies=copies, people=people, links=[(key, customer, at) for (key, customer), at in links.items()])
+
+
+def _messages_write_plain(page):
+    """bulk_create of the prepared page; returns (copies' earlier message ids, their ids now)."""
+    copies = page.copy_dicts(ingest_copy.MESSAGE_COPY_COLUMNS)
+    earlier = _held_by(MessageHolder, "message_id", page.keys())
+    Message.objects.bulk_create([
+        Message(identity=c["identity"], internet_message_id=c["internet_message_id"], conversation_id=c["conversation_id"],
+                subject=c["subject"], from_name=c["from_name"], from_address=c["from_address"], sent_at=c["sent_at"],
+                received_at=c["received_at"])
+        for c in copies if c["is_first"]
+    ], ignore_conflicts=True)
+    ids = _ids_by_key(Message, "identity", [c["identity"] for c in copies if c["is_first"]])
+    holders = [
+        MessageHolder(message_id=ids[c["identity"]], mailbox=c["mailbox"], graph_id=c["graph_id"], folder=c["folder"],
+                      direction=c["direction"], preview=c["preview"], web_link=c["web_link"])
+        for c in copies
+    ]
+    holder_ids = _holders_upsert(MessageHolder, holders, ["message", "folder", "direction", "preview", "web_link"])
+    _delete_where(MessageParticipant, "holder_id", holder_ids.values())
+    now_holds = {(c["mailbox"], c["graph_id"]): ids[c["identity"]] for c in copies}
+    MessageParticipant.objects.bulk_create([
+        MessageParticipant(holder_id=holder_ids[(mailbox, graph_id)], message_id=now_holds[(mailbox, graph_id)],
+                           role=role, address=address, name=name)
+        for mailbox, graph_id, role, address, name, _ in page.people
+    ], ignore_conflicts=True)
+    MessageCustomer.objects.bulk_create([
+        MessageCustomer(message_id=ids[key], customer_id=customer_id, received_at=at) for key, customer_id, at in page.links
+    ], ignore_conflicts=True)
+    return earlier, now_holds
 
 
 def message_holders_remove(*, mailbox, graph_ids):
@@ -172,7 +220,9 @@ def message_holders_sweep(*, mailbox, folder, since, keep_graph_ids):
     in the look-back that Graph no longer returned (deleted while the delta
     state was lost, or no longer touching a customer) go."""
     held = MessageHolder.objects.filter(mailbox=mailbox, folder=folder, message__received_at__gte=since)
-    gone = [graph_id for graph_id in held.values_list("graph_id", flat=True) if graph_id not in keep_graph_ids]
+    # Streamed: a big mailbox's holders are never all in memory at once.
+    gone = [graph_id for graph_id in held.values_list("graph_id", flat=True).iterator(chunk_size=5000)
+            if graph_id not in keep_graph_ids]
     return message_holders_remove(mailbox=mailbox, graph_ids=gone)
 
 
@@ -191,8 +241,8 @@ def messages_delete_orphans(*, message_ids=None):
 
 
 def events_upsert(*, rows, matcher):
-    """Write one page of kept events: 6 queries whatever the page size (two
-    more when a meeting changed and its copies moved to a new identity).
+    """Write one page of kept events with a fixed number of queries whatever
+    the page size (a few more when copies synced before changed).
 
     Events are content-addressed (event_identity): when an organizer moves or
     renames a meeting, each copy moves to the new event as Graph sends it,
@@ -200,48 +250,64 @@ def events_upsert(*, rows, matcher):
     the copy's own and replaced on every sync of that copy."""
     if not rows:
         return 0
-    rows = list({(row.mailbox, row.graph_id): row for row in rows}.values())
-    keyed = [(event_identity(row), row) for row in rows]
-    events = {}
-    for key, row in keyed:
-        events.setdefault(key, Event(
-            identity=key, ical_uid=row.ical_uid, subject=row.subject, starts_at=row.starts_at, ends_at=row.ends_at,
-            is_all_day=row.is_all_day, is_cancelled=row.is_cancelled, location=row.location,
-            organizer_name=row.organizer_name, organizer_address=row.organizer_address,
-            online_meeting_url=row.online_meeting_url,
-        ))
-    earlier = _held_by(EventHolder, "event_id", rows)
-    Event.objects.bulk_create(list(events.values()), ignore_conflicts=True)
-    ids = _ids_by_key(Event, "identity", list(events))
-    holders = [
-        EventHolder(event_id=ids[key], mailbox=row.mailbox, graph_id=row.graph_id,
-                    series_master_id=row.series_master_id, preview=row.preview, web_link=row.web_link)
-        for key, row in keyed
-    ]
-    holder_ids = _holders_upsert(EventHolder, holders, ["event", "series_master_id", "preview", "web_link"])
-    _delete_where(EventParticipant, "holder_id", holder_ids.values())
-    participants, links = [], {}
-    for key, row in keyed:
-        holder_id, event_id = holder_ids[(row.mailbox, row.graph_id)], ids[key]
-        unique = {(role, address): (name, response) for role, address, name, response in row.participants}
-        participants += [
-            EventParticipant(holder_id=holder_id, event_id=event_id, role=role, address=address, name=name,
-                             response=response)
-            for (role, address), (name, response) in unique.items()
-        ]
-        for customer_id in row.customer_ids:
-            links.setdefault((event_id, customer_id), EventCustomer(
-                event_id=event_id, customer_id=customer_id, starts_at=row.starts_at))
-    EventParticipant.objects.bulk_create(participants, ignore_conflicts=True)
-    EventCustomer.objects.bulk_create(list(links.values()), ignore_conflicts=True)
-    now_holds = {(row.mailbox, row.graph_id): ids[key] for key, row in keyed}
+    page = _event_page(rows)
+    if connection.vendor in COPY_VENDORS:
+        earlier = ingest_copy.page_write(kind="event", copies=page.copies, people=page.people, links=page.links)
+        now_holds = ingest_copy.holds(kind="event", copies=page.keys()) if earlier else {}
+    else:
+        earlier, now_holds = _events_write_plain(page)
     moved = {event_id for copy, event_id in earlier.items() if now_holds[copy] != event_id}
     if moved:
         events_delete_orphans(event_ids=moved)
     if earlier:  # an organizer may have dropped the customer's attendees since the last read
         links_refresh(EventCustomer, EventParticipant, "event_id", set(earlier.values()) | set(now_holds.values()),
                       matcher.customer_for_attendee)
-    return len(holders)
+    return len(page.copies)
+
+
+def _event_page(rows):
+    rows = list({(row.mailbox, row.graph_id): row for row in rows}.values())
+    copies, people, links, first = [], [], {}, set()
+    for row in rows:
+        key = event_identity(row)
+        is_first = key not in first
+        first.add(key)
+        copies.append((row.mailbox, row.graph_id, key, is_first, row.ical_uid, row.subject, row.starts_at, row.ends_at,
+                       row.is_all_day, row.is_cancelled, row.location, row.organizer_name, row.organizer_address,
+                       row.online_meeting_url, row.series_master_id, row.preview, row.web_link))
+        unique = {(role, address): (name, response) for role, address, name, response in row.participants}
+        people += [(row.mailbox, row.graph_id, role, address, name, response)
+                   for (role, address), (name, response) in unique.items()]
+        for customer_id in row.customer_ids:
+            links.setdefault((key, customer_id), row.starts_at)
+    return _Page(copies=copies, people=people, links=[(key, customer, at) for (key, customer), at in links.items()])
+
+
+def _events_write_plain(page):
+    copies = page.copy_dicts(ingest_copy.EVENT_COPY_COLUMNS)
+    earlier = _held_by(EventHolder, "event_id", page.keys())
+    event_fields = ("identity", "ical_uid", "subject", "starts_at", "ends_at", "is_all_day", "is_cancelled", "location",
+                    "organizer_name", "organizer_address", "online_meeting_url")
+    Event.objects.bulk_create([Event(**{f: c[f] for f in event_fields}) for c in copies if c["is_first"]],
+                              ignore_conflicts=True)
+    ids = _ids_by_key(Event, "identity", [c["identity"] for c in copies if c["is_first"]])
+    holders = [
+        EventHolder(event_id=ids[c["identity"]], mailbox=c["mailbox"], graph_id=c["graph_id"],
+                    series_master_id=c["series_master_id"], preview=c["preview"], web_link=c["web_link"])
+        for c in copies
+    ]
+    holder_ids = _holders_upsert(EventHolder, holders, ["event", "series_master_id", "preview", "web_link"])
+    _delete_where(EventParticipant, "holder_id", holder_ids.values())
+    now_holds = {(c["mailbox"], c["graph_id"]): ids[c["identity"]] for c in copies}
+    EventParticipant.objects.bulk_create([
+        EventParticipant(holder_id=holder_ids[(mailbox, graph_id)], event_id=now_holds[(mailbox, graph_id)], role=role,
+                         address=address, name=name, response=response)
+        for mailbox, graph_id, role, address, name, response in page.people
+    ], ignore_conflicts=True)
+    EventCustomer.objects.bulk_create([
+        EventCustomer(event_id=ids[key], customer_id=customer_id, starts_at=at) for key, customer_id, at in page.links
+    ], ignore_conflicts=True)
+    return earlier, now_holds
 
 
 def event_holders_reconcile(*, mailbox, window_start, window_end, keep_graph_ids):
@@ -308,11 +374,11 @@ def links_refresh(link_model, participant_model, fk, item_ids, customer_for):
 # ------------------------------------------------------------------ helpers
 
 
-def _held_by(holder_model, target_column, rows):
+def _held_by(holder_model, target_column, copies):
     """(mailbox, graph id) -> the message or event id each copy pointed at before this page."""
     by_mailbox = {}
-    for row in rows:
-        by_mailbox.setdefault(row.mailbox, []).append(row.graph_id)
+    for mailbox, graph_id in copies:
+        by_mailbox.setdefault(mailbox, []).append(graph_id)
     held = {}
     for mailbox, graph_ids in by_mailbox.items():  # one mailbox per page in practice: one query
         for chunk in _chunks(graph_ids):
@@ -337,7 +403,7 @@ def _holders_upsert(holder_model, holders, update_fields):
                                      update_fields=update_fields)
     if all(holder.pk for holder in holders):
         return {(holder.mailbox, holder.graph_id): holder.pk for holder in holders}
-    return _held_by(holder_model, "id", holders)
+    return _held_by(holder_model, "id", [(holder.mailbox, holder.graph_id) for holder in holders])
 
 
 def _chunks(items, size=CHUNK):

@@ -8,10 +8,12 @@ customer's. Lookups are dict reads, never queries.
 """
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .domains import DomainIndex, address_normalise
 from .models import Contact, CustomerDomain
+
+KNOWN_ADDRESSES_MAX = 100_000  # addresses a run's matcher remembers
 
 
 @dataclass(frozen=True)
@@ -19,9 +21,18 @@ class CustomerMatcher:
     domains: DomainIndex
     contacts: dict  # lowercase address -> customer id
     fingerprint: str  # changes whenever the customer-domain set does
+    # The same few thousand addresses recur on every page of a run: each is
+    # matched once (bounded, so a flood of unique hostile addresses cannot grow it).
+    known: dict = field(default_factory=dict, compare=False, repr=False)
 
     def customer_for_address(self, address):
-        return self.domains.customer_for_address(address)
+        try:
+            return self.known[address]
+        except (KeyError, TypeError):
+            customer_id = self.domains.customer_for_address(address)
+        if len(self.known) < KNOWN_ADDRESSES_MAX and isinstance(address, str):
+            self.known[address] = customer_id
+        return customer_id
 
     def customer_for_attendee(self, address):
         customer_id = self.domains.customer_for_address(address)

@@ -238,13 +238,13 @@ class GraphApi:
         size = None
         if "odata.maxpagesize" in prefer:
             try:
-                size = max(1, min(int(prefer["odata.maxpagesize"]), 1000))
+                size = max(1, min(int(prefer["odata.maxpagesize"]), self.sim.max_page_size))
                 applied.add(f"odata.maxpagesize={size}")
             except ValueError:
                 pass
         if size is None and req.q("top") and not (req.q("skiptoken") or req.q("deltatoken")):
             try:
-                size = max(1, min(int(req.q("top")), 1000))
+                size = max(1, min(int(req.q("top")), self.sim.max_page_size))
             except ValueError as exc:
                 raise GraphError(400, "BadRequest", f"Invalid $top value '{req.q('top')}'.") from exc
         return size or stored or default, applied

@@ -95,6 +95,7 @@ class GraphSimulator:
         report_page_size: int = 50,
         delta_filter_cap: int | None = DELTA_FILTER_CAP,
         ca_page_size: int = 5,
+        max_page_size: int = 1000,
         clock=time.time,
     ) -> None:
         self.tenant = tenant
@@ -111,6 +112,9 @@ class GraphSimulator:
         # every item (an uncapped baseline for the benchmark, not Graph).
         self.delta_filter_cap = delta_filter_cap
         self.ca_page_size = ca_page_size  # small, so the client must follow nextLinks
+        # The most items a page holds whatever odata.maxpagesize or $top asks
+        # for: Graph caps pages per endpoint and sends the rest by nextLink.
+        self.max_page_size = max_page_size
         self.clock = clock
         self.service_principal_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sp:{tenant.spec.tenant_id}:{client_id}"))
         self.lock = threading.RLock()

@@ -2,7 +2,11 @@
 the Graph client from it (saving it is integrations.services.connection_save). The secret is decrypted only inside the client, when
 an access token has to be requested."""
 
+from datetime import date
+
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
 
 from customers.domains import address_domain
@@ -11,6 +15,8 @@ from customers.models import OwnDomain
 from .m365 import secrets
 from .m365.client import GraphClient
 from .models import M365Connection, MailboxState
+
+SECRET_EXPIRY_CACHE_KEY = "vectis:m365:secret-expires-on"
 
 
 def connection_get():
@@ -83,13 +89,31 @@ def connection_record_test(*, connection, report):
         own_domains_refresh(connection)
 
 
+def _secret_expires_on():
+    """The stored secret expiry date (or None), from the cache: every admin page
+    shows the banner and only connection_save changes the date, so a page
+    costs no query for it."""
+    cached = cache.get(SECRET_EXPIRY_CACHE_KEY)
+    if cached is None:
+        expires = M365Connection.objects.order_by("pk").values_list("secret_expires_on", flat=True).first()
+        cached = expires.isoformat() if expires else ""
+        cache.set(SECRET_EXPIRY_CACHE_KEY, cached, timeout=None)
+    return date.fromisoformat(cached) if cached else None
+
+
+def secret_expiry_forget():
+    """The cached expiry date is stale: connection_save changed the secret or its date."""
+    cache.delete(SECRET_EXPIRY_CACHE_KEY)
+    # Again once committed: a page read between the save and the commit may have cached the old date.
+    transaction.on_commit(lambda: cache.delete(SECRET_EXPIRY_CACHE_KEY))
+
+
 def secret_expiry_banners():
     """(level, text) banners for every admin page while the secret nears or passes its expiry."""
-    connection = connection_get()
-    if connection is None or connection.secret_expires_on is None:
+    expires = _secret_expires_on()
+    if expires is None:
         return []
     today = timezone.localdate()
-    expires = connection.secret_expires_on
     if expires < today:
         return [("error", f"The Microsoft 365 client secret expired on {expires:%d %b %Y}: syncs and body fetches "
                           "fail until you create a new secret in Entra ID and paste its Value in Admin → Integrations.")]

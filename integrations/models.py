@@ -98,6 +98,12 @@ class SyncRun(RunRecord):
     class Meta(RunRecord.Meta):
         indexes = [models.Index(fields=["mailbox", "-started_at"])]
 
+    @property
+    def requests_per_thousand(self):
+        """Graph requests per 1,000 items seen (None when nothing was seen):
+        the page-size figure, about 1 for an initial read of a big folder."""
+        return round(self.graph_requests * 1000 / self.seen, 2) if self.seen else None
+
 
 class TaskClaim(models.Model):
     """The claim of one tenant-wide task (integrations.claims): `heartbeat_at`

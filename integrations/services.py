@@ -9,7 +9,7 @@ from audit.models import AuditAction
 from customers.models import OwnDomain
 
 from .bodies import BodyUnavailable, body_fetch
-from .connection import admin_own_domains, connection_get, connection_record_test, own_domains_refresh
+from .connection import admin_own_domains, connection_get, connection_record_test, own_domains_refresh, secret_expiry_forget
 from .m365 import secrets
 from .mailboxes import mailboxes_forget
 from .models import M365Connection
@@ -71,6 +71,7 @@ def connection_save(*, actor, tenant_id, client_id, client_secret, mailboxes, se
         # Another tenant's name, domains and test result no longer apply.
         connection.tenant_name, connection.verified_domains, connection.last_test_ok = "", [], None
     connection.save()
+    secret_expiry_forget()
     if own_domains is not None:
         OwnDomain.objects.filter(source="admin").exclude(domain__in=own_domains).delete()
         for domain in own_domains:

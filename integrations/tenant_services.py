@@ -32,7 +32,8 @@ from audit.log import audit_log
 from audit.models import AuditAction
 from customers.domains import domain_problem
 from customers.services import domain_validate_for_customer
-from security.models import CustomerTenant, DirectoryUser, PostureSnapshot
+from security.models import CustomerTenant
+from security.services import customer_posture_forget
 
 from .connection import connection_get, graph_client_build
 from .diagnostics import TEST_RETRY, TEST_TIMEOUT, PermissionCheck, report_failed
@@ -278,7 +279,7 @@ def _record(*, actor, link, tenant_id, report, how, request):
         raise ConsentError(f"That tenant is already linked to {clash.customer.name}: unlink it there first.")
     before = link.tenant_id
     if before and before != tenant_id:
-        _forget_posture(link.customer_id)  # another tenant's data no longer applies
+        customer_posture_forget(link.customer_id)  # another tenant's data no longer applies
     link.tenant_id = tenant_id
     link.tenant_name = report.tenant_name or link.tenant_name
     link.linked_at, link.linked_by = timezone.now(), actor.get_username()
@@ -323,18 +324,12 @@ def tenant_unlink(*, actor, customer, request=None):
     link = CustomerTenant.objects.filter(customer=customer).first()
     if link is None:
         return 0
-    deleted = _forget_posture(customer.pk) if link.linked else 0
+    deleted = customer_posture_forget(customer.pk) if link.linked else 0
     audit_log(actor=actor, action=AuditAction.CUSTOMER_TENANT_UNLINK, target=link, customer=customer,
               details={"tenant_id": link.tenant_id, "tenant_name": link.tenant_name, "snapshots_deleted": deleted,
                        "pending_consent_cancelled": bool(link.consent_nonce)},
               request=request)
     link.delete()
-    return deleted
-
-
-def _forget_posture(customer_id):
-    DirectoryUser.objects.filter(customer_id=customer_id).delete()
-    deleted, _ = PostureSnapshot.objects.filter(customer_id=customer_id).delete()
     return deleted
 
 

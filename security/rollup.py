@@ -5,17 +5,25 @@ Query count is flat in the number of customers: one query for every
 customer's latest snapshot (without the users JSON), which is all the sort,
 the averages and the flags need; then one for the previous snapshots of the
 rows actually shown (rollup_details) and one for their sparklines.
+
+The page (rollup_ordered) is flat in time too: the sort order and the
+averages are cached under a key that changes with the data, so a request
+reads only its 50 rows.
 """
 
+import hashlib
+import time
 from datetime import timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.core.cache import cache
+from django.db.models import Count, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from customers.models import Customer, CustomerDomain
 
-from .metrics import signal_average, signal_cell, signal_get, signal_list
+from .metrics import privileged_mfa_threshold, signal_average, signal_cell, signal_get, signal_list
 from .models import PostureSnapshot
+from .posture import MODE_ENFORCEMENT
 from .runs import latest_posture_run
 
 DEFAULT_SORT = "privileged_mfa"  # worst first by default: the flagged signal
@@ -38,6 +46,11 @@ def _nth_snapshots(nth, fields, customer_ids=None):
         customers = customers.filter(pk__in=customer_ids)
     picks = customers.annotate(pick=Subquery(newest[nth:nth + 1])).values("pick")
     return PostureSnapshot.objects.filter(pk__in=picks).order_by().values(*fields)
+
+
+# What _summary_row reads of each latest snapshot (never the users JSON).
+SUMMARY_FIELDS = ("customer_id", "customer__name", "taken_on", "as_of", "metrics", "provenance__mfa_source",
+                  "provenance__source__kind", "customer__tenant_link__last_error")
 
 
 def _summary_row(latest, signals):
@@ -89,15 +102,18 @@ def _sort_key(row, primary, order, signals):
     return ((missing, key), *others, row["name"].lower())
 
 
-def _unobserved_rows(signals, last_run):
-    """Every customer without a snapshot, with the reason it has none: the
-    rollup hides no customer. Two queries, whatever the number of customers."""
-    customers = list(Customer.objects.filter(posture_snapshots__isnull=True).order_by()
-                     .values_list("pk", "name", "tenant_link__tenant_id", "tenant_link__last_error"))
+def _unobserved_rows(signals, last_run, customer_ids=None):
+    """Every customer without a snapshot (of customer_ids, when given), with the
+    reason it has none: the rollup hides no customer. Two queries, whatever
+    the number of customers."""
+    unobserved = Customer.objects.filter(posture_snapshots__isnull=True)
+    if customer_ids is not None:
+        unobserved = unobserved.filter(pk__in=customer_ids)
+    customers = list(unobserved.order_by().values_list("pk", "name", "tenant_link__tenant_id", "tenant_link__last_error"))
     if not customers:
         return []
     domains = {}
-    for customer_id, domain in (CustomerDomain.objects.filter(customer__posture_snapshots__isnull=True)
+    for customer_id, domain in (CustomerDomain.objects.filter(customer__in=[row[0] for row in customers])
                                 .order_by("domain").values_list("customer_id", "domain")):
         domains.setdefault(customer_id, []).append(domain)
     return [{
@@ -165,17 +181,16 @@ def customer_no_posture_reason(customer_id):
             "live in another Microsoft 365 tenant.")
 
 
-def rollup(*, sort=DEFAULT_SORT, order="worst", last_run=None):
+def rollup(*, sort=DEFAULT_SORT, order="worst", last_run=None, customers_total=None):
     """Every customer, sorted, with per-signal averages over those with data
     (customers without a snapshot are listed too, last, with the reason).
     The sort is server-side over every customer, so page 2 continues page 1.
     Rows carry values and flags; call rollup_details() on the rows to be shown."""
     signals = signal_list()
-    fields = ("customer_id", "customer__name", "taken_on", "as_of", "metrics", "provenance__mfa_source",
-              "provenance__source__kind", "customer__tenant_link__last_error")
-    rows = [_summary_row(latest, signals) for latest in _nth_snapshots(0, fields)]
+    rows = [_summary_row(latest, signals) for latest in _nth_snapshots(0, SUMMARY_FIELDS)]
     observed = len(rows)
-    rows += _unobserved_rows(signals, last_run)
+    if observed != customers_total:  # customers_total (when the caller knows it): every one has a snapshot
+        rows += _unobserved_rows(signals, last_run)
     order = "best" if order == "best" else "worst"
     if sort == "name":
         rows.sort(key=lambda r: r["name"].lower(), reverse=order == "best")
@@ -199,6 +214,75 @@ def rollup(*, sort=DEFAULT_SORT, order="worst", last_run=None):
         "flagged_count": sum(1 for r in rows if r["flags"]),
         "observed_count": observed,
     }
+
+
+# ------------------------------------------------------------------ the page, flat in the number of customers
+
+ORDER_CACHE_SECONDS = 24 * 3600
+_SNAPSHOTS_VERSION_KEY = "vectis:security:snapshots-version"
+
+
+def snapshots_changed():
+    """Every write that may change a customer's latest snapshot in place
+    (posture_snapshots_write) calls this: the cached sort order is stale."""
+    try:
+        cache.incr(_SNAPSHOTS_VERSION_KEY)
+    except ValueError:  # not set yet (or evicted): any new value will do
+        cache.set(_SNAPSHOTS_VERSION_KEY, int(time.time() * 1000), timeout=None)
+
+
+def _order_key(sort, order):
+    """What the order depends on, read in one small query: the customers (count,
+    newest id, last change: names sort and unobserved customers are listed),
+    the newest snapshot id (a new snapshot), the snapshots version (a
+    rewrite in place) and the threshold the flags use."""
+    customers = Customer.objects.aggregate(n=Count("pk"), top=Max("pk"), changed=Max("updated_at"),
+                                           snapshot=Max(Subquery(PostureSnapshot.objects.order_by("-pk").values("pk")[:1])))
+    version = cache.get(_SNAPSHOTS_VERSION_KEY, 0)
+    parts = [sort, order, customers["n"], customers["top"], customers["changed"], customers["snapshot"], version,
+             privileged_mfa_threshold()]
+    return "vectis:security:order:" + hashlib.sha256(repr(parts).encode()).hexdigest(), customers["n"]
+
+
+def rollup_ordered(*, sort=DEFAULT_SORT, order="worst", last_run=None):
+    """rollup() for one page: the sorted customer ids, averages and counts come
+    from a cache (computed by rollup() over every customer when the data
+    changed); rollup_page_rows() then reads only the rows shown. So a
+    /security page costs the same with 20 customers or 2,000."""
+    key, customers_total = _order_key(sort, order)
+    summary = cache.get(key)
+    computed = {}
+    if summary is None:
+        data = rollup(sort=sort, order=order, last_run=last_run, customers_total=customers_total)
+        computed = {row["customer_id"]: row for row in data["rows"]}
+        enforced = sum(1 for r in data["rows"] if not r["no_data"]
+                       and r["metrics"].get("enforcement_mode") == MODE_ENFORCEMENT)
+        summary = {
+            "ids": [r["customer_id"] for r in data["rows"]], "sort": data["sort"], "order": data["order"],
+            "averages": [(a["signal"].key, a["value"], a["count"]) for a in data["averages"]],
+            "flagged_count": data["flagged_count"], "observed_count": data["observed_count"],
+            "enforcement_count": enforced, "registration_only_count": data["observed_count"] - enforced,
+        }
+        cache.set(key, summary, timeout=ORDER_CACHE_SECONDS)
+    signals = signal_list()
+    by_key = {s.key: s for s in signals}
+    averages = [{"signal": by_key[k], "value": value, "count": count, "display": by_key[k].display(value)}
+                for k, value, count in summary["averages"] if k in by_key]
+    # computed: the rows rollup() just built (a cache miss), so the page need not read them again.
+    return {**summary, "signals": signals, "averages": averages, "computed": computed}
+
+
+def rollup_page_rows(customer_ids, signals, last_run, *, computed=None):
+    """The summary rows of these customers, in the given order: from `computed`
+    when rollup_ordered just built them, else read (one to three queries)."""
+    if computed:
+        return [computed[customer_id] for customer_id in customer_ids if customer_id in computed]
+    rows = {latest["customer_id"]: _summary_row(latest, signals)
+            for latest in _nth_snapshots(0, SUMMARY_FIELDS, customer_ids=customer_ids)}
+    missing = [customer_id for customer_id in customer_ids if customer_id not in rows]
+    if missing:
+        rows.update((row["customer_id"], row) for row in _unobserved_rows(signals, last_run, customer_ids=missing))
+    return [rows[customer_id] for customer_id in customer_ids if customer_id in rows]
 
 
 def sparklines(customer_ids, *, end_by_customer, days=30, width=120, height=28):

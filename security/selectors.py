@@ -1,12 +1,14 @@
 """Reads for one customer's posture (the hub section and the customer page).
 
 Every figure shown comes from the snapshot, so the page and an evidence pack
-built from the same snapshot agree. Two queries, whatever the data size: the
+built from the same snapshot agree. One query, whatever the data size: the
 latest snapshot and the metrics of the last 90 days for the trend.
 The cross-customer rollup lives in rollup.py.
 """
 
 from datetime import timedelta
+
+from django.db.models import Case, F, JSONField, Subquery, When
 
 from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
@@ -82,6 +84,32 @@ def _mfa_order(row):
     return ({False: 0, None: 1, True: 2}.get(row.get("mfa_registered"), 1), row.get("upn", ""))
 
 
+def _latest_and_history(customer_id):
+    """The latest snapshot (whole) and the taken_on and metrics of every
+    snapshot in the TREND_DAYS up to it, oldest first: one query. At most one
+    snapshot a day, so the window is within the newest TREND_DAYS rows; only
+    the newest row brings its users and provenance (the big columns)."""
+    newest = PostureSnapshot.objects.filter(customer_id=customer_id).order_by("-taken_on").values("pk")[:1]
+
+    def newest_only(column):
+        return Case(When(pk=Subquery(newest), then=F(column)), default=None, output_field=JSONField())
+
+    rows = list(
+        PostureSnapshot.objects.filter(customer_id=customer_id).order_by("-taken_on")
+        .annotate(newest_users=newest_only("users"), newest_provenance=newest_only("provenance"))
+        .values("pk", "taken_on", "as_of", "metrics", "newest_users", "newest_provenance")[:TREND_DAYS]
+    )
+    if not rows:
+        return None, []
+    top = rows[0]
+    latest = PostureSnapshot(pk=top["pk"], customer_id=customer_id, taken_on=top["taken_on"], as_of=top["as_of"],
+                             metrics=top["metrics"], users=top["newest_users"] or [],
+                             provenance=top["newest_provenance"] or {})
+    since = latest.taken_on - timedelta(days=TREND_DAYS - 1)
+    history = [{"taken_on": row["taken_on"], "metrics": row["metrics"]} for row in reversed(rows) if row["taken_on"] >= since]
+    return latest, history
+
+
 def _trend(snapshots, end):
     series = [
         {"key": "coverage", "label": "MFA coverage", "points": [(s["taken_on"], s["metrics"].get("coverage_pct")) for s in snapshots]},
@@ -96,14 +124,9 @@ def customer_posture(customer_id, *, list_limit=None):
     """Everything the posture section shows for one customer, or None before
     the first snapshot. list_limit caps the user lists (the hub shows the
     first few and links to the full page)."""
-    latest = PostureSnapshot.objects.filter(customer_id=customer_id).order_by("-taken_on").first()
+    latest, history = _latest_and_history(customer_id)
     if latest is None:
         return None
-    since = latest.taken_on - timedelta(days=TREND_DAYS - 1)
-    history = list(
-        PostureSnapshot.objects.filter(customer_id=customer_id, taken_on__gte=since, taken_on__lte=latest.taken_on)
-        .order_by("taken_on").values("taken_on", "metrics")
-    )
     previous = history[-2]["metrics"] if len(history) > 1 else None
     users = latest.users or []
     privileged = sorted((u for u in users if u.get("privileged_roles")), key=_mfa_order)

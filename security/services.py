@@ -14,6 +14,7 @@ from audit.models import AuditAction
 from .exceptions import exception_details, exceptions_at
 from .models import CustomerTenant, DirectoryUser, MfaException, PostureSnapshot
 from .posture import MODE_REGISTRATION_ONLY, posture_metrics, snapshot_user_row
+from .rollup import snapshots_changed
 
 _BATCH = 500
 _DIRECTORY_FIELDS = (
@@ -99,6 +100,8 @@ def posture_snapshots_write(*, users, as_of, provenance, customer_id=None):
         snapshots, batch_size=_BATCH, update_conflicts=True,
         unique_fields=["customer", "taken_on"], update_fields=["as_of", "metrics", "users", "provenance"],
     )
+    transaction.on_commit(snapshots_changed)
+    snapshots_changed()
     return len(snapshots)
 
 
@@ -116,6 +119,16 @@ def posture_collection_store(*, users, as_of, provenance, customer_id=None):
     kept, deleted = directory_users_replace(users=users, customer_id=customer_id)
     snapshots = posture_snapshots_write(users=users, as_of=as_of, provenance=provenance, customer_id=customer_id)
     return {"kept": kept, "deleted": deleted, "snapshots": snapshots}
+
+
+@transaction.atomic
+def customer_posture_forget(customer_id):
+    """Delete every directory user and snapshot stored for a customer (its tenant
+    was unlinked or replaced); returns the number of snapshots deleted."""
+    DirectoryUser.objects.filter(customer_id=customer_id).delete()
+    deleted, _ = PostureSnapshot.objects.filter(customer_id=customer_id).delete()
+    transaction.on_commit(snapshots_changed)  # /security's cached order no longer holds
+    return deleted
 
 
 @transaction.atomic

@@ -20,7 +20,7 @@ from .exceptions import EXCEPTION_RULE
 from .forms import MfaExceptionForm
 from .metrics import privileged_mfa_threshold
 from .models import MfaException
-from .posture import MODE_ENFORCEMENT, PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
+from .posture import PROTECTED_RULE, REGISTRATION_CAVEAT, SCOPE_RULE
 from .runs import latest_posture_run
 from .services import mfa_exception_create, mfa_exception_revoke, security_export_record
 
@@ -53,9 +53,10 @@ USERS_PAGE_SIZE = 50
 @require_GET
 def security_rollup(request):
     run = latest_posture_run()
-    data = rollup.rollup(sort=request.GET.get("sort", rollup.DEFAULT_SORT), order=request.GET.get("order", "worst"),
-                         last_run=run)
-    page = Paginator(data["rows"], ROLLUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    data = rollup.rollup_ordered(sort=request.GET.get("sort", rollup.DEFAULT_SORT),
+                                 order=request.GET.get("order", "worst"), last_run=run)
+    page = Paginator(data["ids"], ROLLUP_PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = rollup.rollup_page_rows(list(page.object_list), data["signals"], run, computed=data["computed"])
     rollup.rollup_details(page.object_list, data["signals"])
     observed = [r for r in page if r["taken_on"]]
     lines = rollup.sparklines(
@@ -75,6 +76,7 @@ def security_rollup(request):
     return render(request, "security/rollup.html", {
         **data,
         "page": page,
+        "customer_count": len(data["ids"]),
         "qs": urlencode({"sort": data["sort"], "order": data["order"]}),
         "sort_links": sort_links,
         "header_cells": [{"signal": s, "link": sort_links[s.key], "active": data["sort"] == s.key} for s in data["signals"]],
@@ -86,15 +88,7 @@ def security_rollup(request):
         "scope_rule": SCOPE_RULE,
         "caveat": REGISTRATION_CAVEAT,
         "protected_rule": PROTECTED_RULE,
-        **_mode_counts(data["rows"]),
     })
-
-
-def _mode_counts(rows):
-    """How many customers' latest snapshots read enforcement, so the page says which mode it shows."""
-    observed = [r for r in rows if not r["no_data"]]
-    enforced = sum(1 for r in observed if r["metrics"].get("enforcement_mode") == MODE_ENFORCEMENT)
-    return {"enforcement_count": enforced, "registration_only_count": len(observed) - enforced}
 
 
 @require_role()

@@ -290,10 +290,10 @@ def test_hub_and_posture_page_say_why_a_customer_has_no_posture(viewer_client, d
     assert "has no email domains" in viewer_client.get(f"/customers/{nameless.pk}/").content.decode()
 
 
-def test_hub_posture_costs_two_queries(viewer_client, northwind, django_assert_num_queries):
+def test_hub_posture_costs_one_query(viewer_client, northwind, django_assert_num_queries):
     from security.selectors import posture_for_hub
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         posture_for_hub(northwind)
 
 

@@ -270,8 +270,8 @@ def test_sync_audit_rows_hold_counts_only_and_skip_routine_runs(sync_kit):
         assert row.target_id == jane and row.actor is None
         assert set(row.details) >= {"mailbox", "reason", "outcome", "runs"}
         assert set(row.details["runs"]["inbox"]) == {
-            "outcome", "seen", "kept", "dropped", "removed", "capped", "listed", "graph_requests", "retries",
-            "throttled_seconds",
+            "outcome", "seen", "kept", "dropped", "removed", "capped", "listed", "graph_requests",
+            "requests_per_thousand", "retries", "throttled_seconds",
         }
         assert not any(subject and subject in repr(row.details) for subject in subjects)
     assert {row.details["reason"] for row in rows} == {"schedule", "manual"}

@@ -80,10 +80,10 @@ def test_capped_round_is_filled_in_and_every_customer_message_is_stored_once(kit
     assert run.capped and run.full
     assert run.listed == window - 5000
     assert run.seen == window and run.kept + run.dropped == window
-    # Cost: 20 delta pages of 250 up to the cap, then the listing in pages of 1,000.
+    # Cost: 5 delta pages of 1,000 up to the cap, then the listing in pages of 1,000.
     inbox = [r["path"].lower() for r in kit.sim.requests if "/mailfolders/inbox/" in r["path"].lower()]
-    assert inbox.count(f"/v1.0/users/{BUSY}/mailfolders/inbox/messages/delta") == 20
-    assert inbox.count(f"/v1.0/users/{BUSY}/mailfolders/inbox/messages") == -(-window // 1000) == len(inbox) - 20
+    assert inbox.count(f"/v1.0/users/{BUSY}/mailfolders/inbox/messages/delta") == 5
+    assert inbox.count(f"/v1.0/users/{BUSY}/mailfolders/inbox/messages") == -(-window // 1000) == len(inbox) - 5
     assert summary["runs"]["inbox"]["capped"] is True and summary["runs"]["inbox"]["listed"] == window - 5000
     # Sent items held fewer than 5,000: no cap, no listing.
     sent = SyncRun.objects.get(mailbox=BUSY, folder="sentitems")

@@ -28,8 +28,17 @@ function init(args)
       if cookie == nil then cookie = word else table.insert(paths, word) end
    end
    position = 0
+   -- Think time: each user waits a random while (exponential, this mean) before
+   -- its next page, as a person reading one does; 0 keeps the closed loop.
+   think_ms = tonumber(os.getenv("VECTIS_LOAD_THINK_MS") or "0")
+   math.randomseed(id * 7919 + 17)
    ok, errors, redirects = 0, 0, 0
    hub_requests, security_requests = 0, 0
+end
+
+function delay()
+   if think_ms <= 0 then return 0 end
+   return math.floor(-think_ms * math.log(1 - math.random()))
 end
 
 function request()

@@ -94,7 +94,10 @@ print(json.dumps(out))
 def start_gunicorn(env, port, workers, worker_class, threads, log_path):
     args = [common.PY, "-m", "gunicorn", "vectis.wsgi:application", "--bind", f"127.0.0.1:{port}",
             "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
-            "--timeout", "60", "--graceful-timeout", "10", "--error-logfile", str(log_path), "--log-level", "warning"]
+            "--timeout", "60", "--graceful-timeout", "10", "--error-logfile", str(log_path), "--log-level", "warning",
+            # Each request's time inside the server (microseconds): wrk's own latency with a think
+            # time (its delay()) was not the response time alone.
+            "--access-logfile", str(log_path.with_name("access.log")), "--access-logformat", "%(D)s %(s)s %(U)s"]
     proc = subprocess.Popen(args, cwd=common.ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -136,11 +139,11 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def run_wrk(port, users, seconds, plan):
+def run_wrk(port, users, seconds, plan, think_seconds=0.0):
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
-    env = {**os.environ, "VECTIS_LOAD_PLAN": str(plan)}
+    env = {**os.environ, "VECTIS_LOAD_PLAN": str(plan), "VECTIS_LOAD_THINK_MS": str(int(think_seconds * 1000))}
     args = [wrk, f"-t{users}", f"-c{users}", f"-d{seconds}s", "--timeout", "30s", "-s", str(HERE / "hub.lua"),
             f"http://127.0.0.1:{port}"]
     output = subprocess.run(args, env=env, capture_output=True, text=True, check=True, timeout=seconds + 120).stdout
@@ -150,6 +153,25 @@ def run_wrk(port, users, seconds, plan):
     result = json.loads(match.group(1))
     result["wrk_output"] = output
     return result
+
+
+def server_times(access_log, skip_bytes):
+    """Percentiles of the time each request of the run spent in gunicorn (from its access log)."""
+    import statistics
+
+    with open(access_log, "rb") as handle:
+        handle.seek(skip_bytes)
+        lines = handle.read().decode(errors="replace").splitlines()
+    times = sorted(int(line.split()[0]) / 1000 for line in lines if line.split() and line.split()[0].isdigit())
+    if not times:
+        return {}
+
+    def rank(p):
+        return round(times[max(0, min(len(times) - 1, int(len(times) * p / 100 + 0.5) - 1))], 1)
+
+    return {"server_requests": len(times), "server_p50_ms": round(statistics.median(times), 1),
+            "server_p90_ms": rank(90), "server_p95_ms": rank(95), "server_p99_ms": rank(99),
+            "server_max_ms": round(times[-1], 1)}
 
 
 def main(argv=None):
@@ -164,12 +186,15 @@ def main(argv=None):
     parser.add_argument("--mix", choices=["mixed", "hub", "security"], default="mixed")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database afterwards")
     parser.add_argument("--reseed", action="store_true", help="seed again even if a kept database matches")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean think time per user between pages, seconds (exponential; default 0: closed loop)")
+    parser.add_argument("--tag", default="", help="a-z0-9 suffix of the hub database (as python -m bench --tag)")
     args = parser.parse_args(argv)
 
     size = dict((QUICK if args.quick else FULL)["hub"])
     users_n = args.users or (10 if args.quick else 50)
     seconds = args.seconds or (10 if args.quick else 60)
-    suffix = "-quick" if args.quick else ""
+    suffix = ("-quick" if args.quick else "") + (f"-{args.tag.lower()}" if args.tag.isalnum() else "")
     databases = []
     db, env, seeded = hub_database(size, suffix, databases, reuse=not args.reseed)
     admins, viewers = max(1, users_n // 10), max(1, users_n // 10)
@@ -178,6 +203,7 @@ def main(argv=None):
              + ["bench-viewer"] * viewers)
     report = {"started": datetime.now(UTC).isoformat(), "machine": common.machine(), "database": db,
               "dataset": size, "seed": seeded, "users": users_n, "seconds": seconds, "mix": args.mix,
+              "think_seconds": args.think,
               "gunicorn": {"workers": args.workers, "worker_class": args.worker_class, "threads": args.threads}}
     try:
         with tempfile.TemporaryDirectory(prefix="vectis-load-") as tmp:
@@ -187,7 +213,10 @@ def main(argv=None):
             proc = start_gunicorn(env, port, args.workers, args.worker_class, args.threads, Path(tmp) / "gunicorn.log")
             try:
                 check_pages(port, checks)
-                result = run_wrk(port, users_n, seconds, plan)
+                access_log = Path(tmp) / "access.log"
+                already = access_log.stat().st_size if access_log.exists() else 0
+                result = run_wrk(port, users_n, seconds, plan, args.think)
+                result.update(server_times(access_log, already))
             finally:
                 stop(proc)
                 errors_log = (Path(tmp) / "gunicorn.log").read_text()[-4000:]
@@ -209,12 +238,16 @@ def main(argv=None):
     def ms(us):
         return f"{us / 1000:.0f} ms"
 
-    print(f"\nload: {users_n} users, {seconds} s, mix={args.mix}, gunicorn {args.workers} x {args.worker_class}"
+    print(f"\nload: {users_n} users, {seconds} s, mix={args.mix}, think {args.think} s, gunicorn {args.workers} x {args.worker_class}"
           f"{f' x {args.threads} threads' if args.threads > 1 else ''}, {size['messages']:,} messages / {size['customers']:,} customers")
     print(f"  requests     {result['requests']:,} ({result['hub_requests_sent']:,} hub, {result['security_requests_sent']:,} /security)")
     print(f"  throughput   {result['requests_per_second']} requests/s")
     print(f"  latency      p50 {ms(result['p50_us'])}, p90 {ms(result['p90_us'])}, p95 {ms(result['p95_us'])}, "
           f"p99 {ms(result['p99_us'])}, max {ms(result['max_us'])}")
+    if result.get("server_requests"):
+        print(f"  server time  p50 {result['server_p50_ms']} ms, p90 {result['server_p90_ms']} ms, "
+              f"p95 {result['server_p95_ms']} ms, p99 {result['server_p99_ms']} ms, max {result['server_max_ms']} ms "
+              f"(gunicorn access log, {result['server_requests']:,} requests)")
     print(f"  errors       {result['errors_total']} (non-200 {result['status_other']}, redirects {result['redirects']}, "
           f"socket connect/read/write/timeout {result['socket_connect']}/{result['socket_read']}/{result['socket_write']}/{result['socket_timeout']})")
     print(f"JSON: {out}")

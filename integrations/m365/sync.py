@@ -215,8 +215,8 @@ def _summary(upn, runs, *, full, reason):
             run.folder: {
                 "outcome": str(run.outcome), "seen": run.seen, "kept": run.kept, "dropped": run.dropped,
                 "removed": run.removed, "capped": run.capped, "listed": run.listed,
-                "graph_requests": run.graph_requests, "retries": run.retries,
-                "throttled_seconds": run.throttled_seconds,
+                "graph_requests": run.graph_requests, "requests_per_thousand": run.requests_per_thousand,
+                "retries": run.retries, "throttled_seconds": run.throttled_seconds,
             }
             for run in runs
         },

@@ -35,9 +35,7 @@ class MessageRecord:
         """The participant list Vectis keeps, as (role, address): from (or, with
         no from, the sender), to, cc and bcc. The domain filter, the access rule
         and forget-unmatched all read this one list."""
-        people = [("from", self.from_ or self.sender)]
-        people += [("to", a) for a in self.to] + [("cc", a) for a in self.cc] + [("bcc", a) for a in self.bcc]
-        return [(role, person) for role, person in people if person is not None and person.address]
+        return _participant_roles(self.from_ or self.sender, self.to, self.cc, self.bcc)
 
     def participants(self) -> set[str]:
         """The lowercased addresses of participant_roles()."""
@@ -50,22 +48,38 @@ class RemovedRecord:
     reason: str | None  # "deleted" or "changed" (moved out of the folder)
 
 
-def parse_message(value: Any) -> MessageRecord | None:
+def _participant_roles(from_, to, cc, bcc) -> list[tuple[str, Address]]:
+    people = [("from", from_)] + [("to", a) for a in to] + [("cc", a) for a in cc] + [("bcc", a) for a in bcc]
+    return [(role, person) for role, person in people if person is not None and person.address]
+
+
+def _message_people(obj: dict):
+    """from, sender, to, cc, bcc of one message; sender is usually the same
+    object as from, and is then read once."""
+    from_ = parse_address(obj.get("from"))
+    sender_value = obj.get("sender")
+    sender = from_ if sender_value == obj.get("from") else parse_address(sender_value)
+    return (from_, sender, _addresses(obj.get("toRecipients")), _addresses(obj.get("ccRecipients")),
+            _addresses(obj.get("bccRecipients")))
+
+
+def parse_message(value: Any, *, people=None) -> MessageRecord | None:
     obj = _dict(value)
     message_id = _str(obj.get("id"))
     if message_id is None:
         return None
+    from_, sender, to, cc, bcc = people or _message_people(obj)
     return MessageRecord(
         id=message_id,
         internet_message_id=_str(obj.get("internetMessageId")),
         conversation_id=_str(obj.get("conversationId")),
         subject=_str(obj.get("subject")),
         body_preview=_str(obj.get("bodyPreview")),
-        from_=parse_address(obj.get("from")),
-        sender=parse_address(obj.get("sender")),
-        to=_addresses(obj.get("toRecipients")),
-        cc=_addresses(obj.get("ccRecipients")),
-        bcc=_addresses(obj.get("bccRecipients")),
+        from_=from_,
+        sender=sender,
+        to=to,
+        cc=cc,
+        bcc=bcc,
         received_at=parse_datetime(obj.get("receivedDateTime")),
         sent_at=parse_datetime(obj.get("sentDateTime")),
         is_draft=_bool(obj.get("isDraft")),
@@ -88,11 +102,34 @@ class DeltaPage:
     changed: list = field(default_factory=list)  # MessageRecord or EventRecord
     removed: list[RemovedRecord] = field(default_factory=list)
     skipped: int = 0  # items without a usable id
+    dropped: list[str] = field(default_factory=list)  # ids of items `keep` refused, never parsed further
 
 
-def message_page(items: Any) -> DeltaPage:
-    """One page of message delta items -> changed messages and removals."""
-    return _page(items, parse_message)
+def message_page(items: Any, *, keep=None) -> DeltaPage:
+    """One page of message delta items -> changed messages and removals.
+
+    keep(participant_roles) -> bool, when given, sees each message's
+    participant list before anything else is parsed: a message it refuses is
+    only its id in page.dropped (most of a mailbox touches no customer)."""
+    if keep is None:
+        return _page(items, parse_message)
+
+    def parse_kept(value):
+        obj = _dict(value)
+        message_id = _str(obj.get("id"))
+        if message_id is None:
+            return None
+        people = _message_people(obj)
+        from_, sender, to, cc, bcc = people
+        if not keep(_participant_roles(from_ or sender, to, cc, bcc)):
+            return message_id
+        return parse_message(obj, people=people)
+
+    page = _page(items, parse_kept)
+    page.dropped = [record for record in page.changed if isinstance(record, str)]
+    if page.dropped:
+        page.changed = [record for record in page.changed if not isinstance(record, str)]
+    return page
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from integrations.connection import connection_get, current_mailboxes
 from integrations.m365.sync import mailbox_sync
 from integrations.models import SyncRun
 
-COLUMNS = ("seen", "kept", "dropped", "removed", "graph_requests", "retries", "throttled_seconds")
+COLUMNS = ("seen", "kept", "dropped", "removed", "graph_requests", "requests_per_thousand", "retries", "throttled_seconds")
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         if refused:
             raise CommandError(f"Not on the Technician Mailboxes list (nothing was queried): {', '.join(refused)}")
         failed = 0
-        headings = ("seen", "kept", "dropped", "removed", "requests", "retries", "throttle")
+        headings = ("seen", "kept", "dropped", "removed", "requests", "per 1000", "retries", "throttle")
         self.stdout.write(f"{'mailbox':<40} {'folder':<10} {'outcome':<8} " + " ".join(f"{h:>8}" for h in headings))
         for upn in wanted:
             summary = mailbox_sync(upn=upn, full=full, reason="command")
@@ -43,7 +43,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"{upn:<40} {'-':<10} skipped  (a sync of this mailbox is already running)")
                 continue
             for folder, counts in summary["runs"].items():
-                cells = " ".join(f"{counts[c]:>8}" if c != "throttled_seconds" else f"{counts[c]:>7.1f}s" for c in COLUMNS)
+                cells = " ".join(_cell(c, counts[c]) for c in COLUMNS)
                 self.stdout.write(f"{upn:<40} {folder:<10} {counts['outcome']:<8} {cells}")
             if summary["outcome"] != "success":
                 failed += 1
@@ -52,3 +52,9 @@ class Command(BaseCommand):
                     self.stderr.write(f"  {upn}: {run.folder}: {run.error}")
         if failed:
             raise CommandError(f"{failed} mailbox(es) failed; see above and Admin → Integrations.")
+
+
+def _cell(column, value):
+    if column == "throttled_seconds":
+        return f"{value:>7.1f}s"
+    return f"{'-' if value is None else value:>8}"

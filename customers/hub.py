@@ -1,5 +1,6 @@
 """The data each section of the customer hub needs, collected so the hub view stays thin."""
 
+from datetime import timedelta
 from functools import partial
 
 from django.core.paginator import Paginator
@@ -18,6 +19,10 @@ from .selectors import (
 )
 
 MESSAGES_PER_PAGE = 20
+# Meetings shown at first: from yesterday on, the soonest first. The page is
+# read in seconds; the past week and the rest of the window are one click away
+# (?meetings=all), so a busy customer's 200 meetings are not all rendered.
+MEETINGS_SHOWN = 12
 
 
 def customer_address_rule(customer, domains, contacts):
@@ -96,14 +101,21 @@ def communications_section(request, customer, *, domains, contacts):
         message.people = [(label, people) for label, people in message.people if people]
         message.other_party = _other_party(message, is_customer)
         message.yours = any(copy.mailbox == me for copy in message.copies) or message.from_address == me
-    events = list(customer_events(request.user, customer, now=now)[:200])
+    all_meetings = request.GET.get("meetings") == "all"
+    events = customer_events(request.user, customer, now=now)
+    if all_meetings:
+        events, more_meetings = list(events[:200]), False
+    else:
+        events = list(events.filter(starts_at__gte=now - timedelta(days=1))[:MEETINGS_SHOWN + 1])
+        events, more_meetings = events[:MEETINGS_SHOWN], True  # the past week is behind the link either way
     for event in events:
         copies = copies_visible(request.user, event)
         event.customer_attendees = [p for p in _people(copies) if p.role != "organizer" and is_customer(p.address)]
         event.copy = copies[0] if copies else None
     upcoming = [e for e in events if e.ends_at > now and not e.is_cancelled]
     return {"message_page": page, "conversations": _conversations(page), "events": events, "now": now,
-            "next_event": upcoming[0] if upcoming else None}
+            "next_event": upcoming[0] if upcoming else None, "all_meetings": all_meetings,
+            "more_meetings": more_meetings}
 
 
 def hub_sections(request, customer, *, domains, contacts):

@@ -98,3 +98,21 @@ def test_hub_posture_reads_the_latest_snapshot_whole_and_the_trend_window(hub):
     assert posture["metrics"]["users_total"] == 3
     assert posture["snapshot_count"] == 4  # 0, 1, 5 and 89 days back; 90 and 200 are outside the window
     assert posture["previous_on"] == newest - timedelta(days=1)
+
+
+def test_hub_shows_the_next_meetings_and_the_whole_window_on_request(client, hub):
+    """A busy customer's hub renders the soonest meetings from yesterday on, not
+    all 200 of the window; the past week and the rest are one link away, and
+    that view stays within the budget too."""
+    customer, users = hub
+    _fill(customer, messages=1, events=40)  # hourly meetings from 20 hours ago to 19 hours ahead
+    client.login(username=users["member"].username, password=PASSWORD)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    shown = [n for n in range(40) if f">Review {n}<" in page]
+    assert shown == list(range(12)), shown  # the first twelve from yesterday on, soonest first
+    assert "All meetings of the past week and next 14 days" in page
+    everything = client.get(f"/customers/{customer.pk}/", {"meetings": "all"}).content.decode()
+    assert all(f">Review {n}<" in everything for n in range(40))
+    assert "Fewer meetings" in everything
+    client.logout()
+    assert _queries(client, users["member"], customer, meetings="all") <= HUB_QUERY_BUDGET

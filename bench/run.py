@@ -62,6 +62,7 @@ def main(argv=None):
                         help="reuse a kept vectis_bench_hub database seeded with the same sizes (with --keep)")
     parser.add_argument("--tag", default="", help="a-z0-9 suffix for the database names, so runs do not collide")
     parser.add_argument("--messages", type=int, help="override the hub's message count")
+    parser.add_argument("--memory-messages", type=int, help="override the memory benchmark's mailbox size")
     parser.add_argument("--out", default=None, help="JSON path (default bench/results/<timestamp>.json)")
     args = parser.parse_args(argv)
 
@@ -73,6 +74,8 @@ def main(argv=None):
     sizes = {name: dict(values) for name, values in (QUICK if args.quick else FULL).items()}
     if args.messages:
         sizes["hub"]["messages"] = args.messages
+    if args.memory_messages:
+        sizes["memory"]["messages"] = args.memory_messages
     report = {"started": datetime.now(UTC).isoformat(), "quick": args.quick, "machine": common.machine(),
               "sizes": {k: sizes[k] for k in selected}, "results": {}}
     if args.tag and not args.tag.isalnum():

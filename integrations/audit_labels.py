@@ -4,6 +4,7 @@ linked and summed up (audit.readable)."""
 from django.urls import reverse
 
 from audit.readable import TargetLabel, details_summariser_register, target_describer_register
+from security.models import CustomerTenant
 
 from .m365.sync import FOLDER_LABELS
 from .models import M365Connection
@@ -13,6 +14,13 @@ def connections_describe(ids):
     page = reverse("integrations:index")
     return {str(pk): TargetLabel("Microsoft 365 connection", page)
             for pk in M365Connection.objects.filter(pk__in=[i for i in ids if str(i).isdigit()]).values_list("pk", flat=True)}
+
+
+def customer_tenants_describe(ids):
+    """A customer-tenant link by its customer, linked to that customer's tenant page (while the link exists)."""
+    links = CustomerTenant.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).values_list("pk", "customer_id", "customer__name")
+    return {str(pk): TargetLabel(f"Microsoft 365 tenant of {name}", reverse("integrations:customer_tenant", args=[customer_id]))
+            for pk, customer_id, name in links}
 
 
 def mailboxes_describe(ids):
@@ -47,4 +55,5 @@ def sync_summary(details):
 def register():
     target_describer_register(M365Connection._meta.label_lower, connections_describe)
     target_describer_register("mailbox", mailboxes_describe)
+    target_describer_register(CustomerTenant._meta.label_lower, customer_tenants_describe)
     details_summariser_register("m365.sync", sync_summary)

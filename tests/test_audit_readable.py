@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from audit.log import audit_log
 from customers.communications import Message, MessageCustomer
+from security.models import CustomerTenant
 
 from .factories import make_customer
 
@@ -79,3 +80,12 @@ def test_system_sync_rows_are_hidden_by_default_and_shown_by_the_toggle_as_one_l
     assert len(rows(audit_page(admin_client, action="m365.sync"))) == 2
     export = b"".join(admin_client.get(reverse("audit:export")).streaming_content).decode()
     assert "customer.create" in export and "m365.sync" not in export
+
+
+def test_a_customer_tenant_row_names_the_customer_and_links_its_tenant_page(admin_client, admin_user):
+    customer = make_customer("Northwind Traders", "northwind.example")
+    link = CustomerTenant.objects.create(customer=customer, tenant_id="1a1a1a1a-0000-4000-8000-000000000001")
+    audit_log(actor=admin_user, action="customer_tenant.link", target=link, customer=customer)
+    page = audit_page(admin_client)
+    tenant_page = reverse("integrations:customer_tenant", args=[customer.pk])
+    assert f'<a href="{tenant_page}">Microsoft 365 tenant of Northwind Traders</a>' in page

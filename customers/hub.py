@@ -106,8 +106,8 @@ def communications_section(request, customer, *, domains, contacts):
     if all_meetings:
         events, more_meetings = list(events[:200]), False
     else:
-        events = list(events.filter(starts_at__gte=now - timedelta(days=1))[:MEETINGS_SHOWN + 1])
-        events, more_meetings = events[:MEETINGS_SHOWN], True  # the past week is behind the link either way
+        # The link stays: the past week is behind it either way.
+        events, more_meetings = list(events.filter(starts_at__gte=now - timedelta(days=1))[:MEETINGS_SHOWN]), True
     for event in events:
         copies = copies_visible(request.user, event)
         event.customer_attendees = [p for p in _people(copies) if p.role != "organizer" and is_customer(p.address)]

@@ -296,11 +296,16 @@ def _record(*, actor, link, tenant_id, report, how, request):
                        "test": report.headline[:200], "permissions": list(report.granted)}, request=request)
 
 
-@transaction.atomic
 def customer_tenant_retest(*, actor, link, request=None):
     """Test a linked tenant again and remember the answer (granted permissions, domains)."""
+    report = customer_tenant_test(link.tenant_id)  # Graph first: no transaction held open while it answers
+    _retest_record(actor=actor, link=link, report=report, request=request)
+    return report
+
+
+@transaction.atomic
+def _retest_record(*, actor, link, report, request):
     before = {"permissions": list(link.granted_permissions), "tenant_name": link.tenant_name}
-    report = customer_tenant_test(link.tenant_id)
     if report.token_ok:
         link.granted_permissions = list(report.granted)
         link.tenant_name = report.tenant_name or link.tenant_name
@@ -311,7 +316,6 @@ def customer_tenant_retest(*, actor, link, request=None):
               request=request, details={"test": report.headline[:200], "before": before,
                                         "after": {"permissions": list(link.granted_permissions),
                                                   "tenant_name": link.tenant_name}})
-    return report
 
 
 @transaction.atomic

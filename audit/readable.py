@@ -36,19 +36,22 @@ def details_summariser_register(action, summarise):
     _SUMMARISERS[action] = summarise
 
 
-def targets_describe(target_type, ids):
-    """{id: TargetLabel} for those of `ids` the owning app still knows ({} if no app describes the type)."""
-    describe = _DESCRIBERS.get(target_type)
-    return describe(ids) if describe and ids else {}
+CUSTOMER = "customers.customer"  # the target type of the Customer column's rows
 
 
 def events_label(events):
-    """Set target_label (TargetLabel or None) and detail_items / detail_line on each event of a page."""
+    """Set target_label (TargetLabel or None), customer_link (TargetLabel or
+    None) and detail_items / detail_line on each event of a page: one
+    describer call per target type, the Customer column's ids included."""
     ids_by_type = {}
     for event in events:
         if event.target_type in _DESCRIBERS and event.target_id:
             ids_by_type.setdefault(event.target_type, set()).add(event.target_id)
+        if event.customer_id and CUSTOMER in _DESCRIBERS:
+            ids_by_type.setdefault(CUSTOMER, set()).add(str(event.customer_id))
     labels = {kind: _DESCRIBERS[kind](ids) for kind, ids in ids_by_type.items()}
+    for event in events:
+        event.customer_link = labels.get(CUSTOMER, {}).get(str(event.customer_id)) if event.customer_id else None
     for event in events:
         event.target_label = labels.get(event.target_type, {}).get(event.target_id)
         summarise = _SUMMARISERS.get(event.action)

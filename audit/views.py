@@ -14,7 +14,7 @@ from accounts.models import Role, User
 
 from .chain import chain_verify
 from .models import AuditAction, AuditEvent
-from .readable import events_label, targets_describe
+from .readable import events_label
 from .services import audit_export_record
 
 CSV_COLUMNS = ["at", "actor_id", "actor", "action", "target_type", "target_id", "customer_id", "ip_address", "details"]
@@ -130,14 +130,12 @@ def audit_customers():
 
 def _label_page(page):
     """Each row's customer by the name it stored (older rows: the current name,
-    or the id once deleted), linked while the customer exists (one query for
-    the page), and readable details."""
-    existing = targets_describe("customers.customer", {str(e.customer_id) for e in page if e.customer_id})
+    or the id once deleted), linked while the customer exists, and readable
+    details (one describer query per target type for the page)."""
+    events_label(page.object_list)
     for event in page:
-        event.customer_link = existing.get(str(event.customer_id))
         current = event.customer_link.text if event.customer_link else f"#{event.customer_id} (deleted)"
         event.customer_label = (event.customer_name or current) if event.customer_id else ""
-    events_label(page.object_list)
 
 
 @require_role(Role.ADMIN)

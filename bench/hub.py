@@ -184,8 +184,8 @@ def describe(params, conn=None):
 
 
 def _seed_snapshots(conn, n_customers, *, days, now):
+    from customers.windows import snapshot_day
     from security.posture import ObservedUser, posture_metrics, snapshot_user_row
-    from security.services import snapshot_day
 
     rng = random.Random(42)
     methods = (("microsoftAuthenticatorPush",), ("fido2", "microsoftAuthenticatorPush"), ("mobilePhone",),

@@ -1,6 +1,5 @@
 """The data each section of the customer hub needs, collected so the hub view stays thin."""
 
-from datetime import timedelta
 from functools import partial
 
 from django.core.paginator import Paginator
@@ -17,9 +16,11 @@ from .selectors import (
     customer_recent_messages,
     user_address,
 )
+from .windows import yesterday_start
 
 MESSAGES_PER_PAGE = 20
-# Meetings shown at first: from yesterday on, the soonest first. The page is
+# Meetings shown at first: from the start of yesterday (the viewer's day) on,
+# the soonest first. The page is
 # read in seconds; the past week and the rest of the window are one click away
 # (?meetings=all), so a busy customer's 200 meetings are not all rendered.
 MEETINGS_SHOWN = 12
@@ -107,7 +108,7 @@ def communications_section(request, customer, *, domains, contacts):
         events, more_meetings = list(events[:200]), False
     else:
         # The link stays: the past week is behind it either way.
-        events, more_meetings = list(events.filter(starts_at__gte=now - timedelta(days=1))[:MEETINGS_SHOWN]), True
+        events, more_meetings = list(events.filter(starts_at__gte=yesterday_start(now))[:MEETINGS_SHOWN]), True
     for event in events:
         copies = copies_visible(request.user, event)
         event.customer_attendees = [p for p in _people(copies) if p.role != "organizer" and is_customer(p.address)]

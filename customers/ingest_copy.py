@@ -15,6 +15,7 @@ behind.
 """
 
 from django.db import connection
+from django.utils import timezone
 
 from .communications import (
     Event,
@@ -112,7 +113,7 @@ MESSAGE_WRITE = _write_sql(
     copy="ingest_message_copy", item=_M, holder=_MH, participant=_MP, link=_MC, item_column="message_id",
     item_insert=f"""INSERT INTO {_M} (identity, internet_message_id, conversation_id, subject, from_name, from_address,
                   sent_at, received_at, updated_at)
-SELECT identity, internet_message_id, conversation_id, subject, from_name, from_address, sent_at, received_at, now()
+SELECT identity, internet_message_id, conversation_id, subject, from_name, from_address, sent_at, received_at, %(now)s
   FROM ingest_message_copy WHERE is_first
 ON CONFLICT (identity) DO NOTHING""",
     holder_columns=("folder", "direction", "preview", "web_link"),
@@ -126,7 +127,7 @@ EVENT_WRITE = _write_sql(
     item_insert=f"""INSERT INTO {_E} (identity, ical_uid, subject, starts_at, ends_at, is_all_day, is_cancelled, location,
                   organizer_name, organizer_address, online_meeting_url, updated_at)
 SELECT identity, ical_uid, subject, starts_at, ends_at, is_all_day, is_cancelled, location, organizer_name,
-       organizer_address, online_meeting_url, now()
+       organizer_address, online_meeting_url, %(now)s
   FROM ingest_event_copy WHERE is_first
 ON CONFLICT (identity) DO NOTHING""",
     holder_columns=("series_master_id", "preview", "web_link"),
@@ -149,7 +150,9 @@ def page_write(*, kind, copies, people, links):
         _copy_rows(raw, copy_table, columns, copies)
         _copy_rows(raw, "ingest_person", PERSON_COLUMNS, people)
         _copy_rows(raw, "ingest_link", LINK_COLUMNS, links)
-        cursor.execute(write)  # several statements, no parameters: one round trip
+        # Several statements in one round trip (Django's psycopg cursor binds on
+        # the client); the time is the app's clock, like auto_now on SQLite.
+        cursor.execute(write, {"now": timezone.now()})
         # The first statement's rows: the message/event each copy held before.
         return {(mailbox, graph_id): target for mailbox, graph_id, target in cursor.fetchall()}
 

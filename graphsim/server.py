@@ -29,6 +29,7 @@ Control endpoints (not Graph; never logged in `requests`):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import socket
@@ -39,6 +40,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -156,13 +158,15 @@ class GraphSimulator:
         needle = path_contains.lower()
         return [r for r in self.requests if needle in r["path"].lower()]
 
-    def reset(self, *, tenant: bool = False) -> None:
+    def reset(self, *, tenant: bool = False, anchor: datetime | None = None) -> None:
         """Clear faults and the request log; optionally rebuild the tenant from
-        its spec (which also drops every customer tenant)."""
+        its spec (which also drops every customer tenant), "now" for its data
+        moved to `anchor` if given (a test's clock)."""
         self.faults.clear()
         self.clear_requests()
         if tenant:
-            self.tenant = build_tenant(self.tenant.spec)
+            spec = self.tenant.spec if anchor is None else dataclasses.replace(self.tenant.spec, anchor=anchor)
+            self.tenant = build_tenant(spec)
             self.customers = CustomerTenants(self)
 
     # ------------------------------------------------------------------ customer tenants

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from customers.domains import address_domain
 from customers.models import OwnDomain
+from customers.windows import site_today
 
 from .m365 import secrets
 from .m365.client import GraphClient
@@ -113,7 +114,7 @@ def secret_expiry_banners():
     expires = _secret_expires_on()
     if expires is None:
         return []
-    today = timezone.localdate()
+    today = site_today(timezone.now())
     if expires < today:
         return [("error", f"The Microsoft 365 client secret expired on {expires:%d %b %Y}: syncs and body fetches "
                           "fail until you create a new secret in Entra ID and paste its Value in Admin → Integrations.")]

@@ -10,7 +10,8 @@ Rules (shown on the pages and in the packs):
   who are not protected counted as covered by their compensating control).
 """
 
-from django.utils import timezone
+
+from customers.windows import exception_in_force_on, snapshot_day
 
 from .models import MfaException
 
@@ -38,12 +39,12 @@ def exception_record(exception):
 
 def exceptions_at(customer_ids, moment):
     """({customer id: {graph id: record}} in force at `moment`, {customer id: [expired records]})."""
-    day = timezone.localdate(moment, timezone.get_default_timezone())
+    day = snapshot_day(moment)
     in_force, expired = {}, {}
     rows = MfaException.objects.filter(customer_id__in=customer_ids, created_at__lte=moment).exclude(
         revoked_at__lte=moment).order_by("user_principal_name", "-expires_on", "pk")
     for exception in rows:
-        if exception.expires_on >= day:
+        if exception_in_force_on(exception.expires_on, day):
             in_force.setdefault(exception.customer_id, {}).setdefault(exception.graph_id, exception_record(exception))
         else:
             expired.setdefault(exception.customer_id, []).append(exception_record(exception))

@@ -4,6 +4,8 @@ exception always says why, who owns it, who approved it and until when."""
 from django import forms
 from django.utils import timezone
 
+from customers.windows import site_today
+
 from .models import DirectoryUser, MfaException
 
 MAX_EXCEPTION_DAYS = 366  # an exception is reviewed at least yearly
@@ -29,7 +31,7 @@ class MfaExceptionForm(forms.Form):
 
     def clean_expires_on(self):
         value = self.cleaned_data["expires_on"]
-        today = timezone.localdate()
+        today = site_today(timezone.now())
         if value < today:
             raise forms.ValidationError("The expiry date is in the past.")
         if (value - today).days > MAX_EXCEPTION_DAYS:

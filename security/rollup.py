@@ -20,6 +20,7 @@ from django.db.models import Count, Max, OuterRef, Subquery
 from django.utils import timezone
 
 from customers.models import Customer, CustomerDomain
+from customers.windows import posture_is_stale
 
 from .metrics import privileged_mfa_threshold, signal_average, signal_cell, signal_get, signal_list
 from .models import PostureSnapshot
@@ -28,7 +29,6 @@ from .runs import latest_posture_run
 
 DEFAULT_SORT = "privileged_mfa"  # worst first by default: the flagged signal
 # Posture is collected daily: data older than two scheduled runs is stale.
-STALE_AFTER = timedelta(days=2)
 SOURCE_LABELS = {"customer_tenant": "own tenant", "msp_tenant": "domain match"}
 
 
@@ -64,7 +64,7 @@ def _summary_row(latest, signals):
         "as_of": latest["as_of"],
         "mfa_source": latest["provenance__mfa_source"] or "",
         "source": SOURCE_LABELS.get(latest["provenance__source__kind"] or "msp_tenant", ""),
-        "stale": latest["as_of"] < timezone.now() - STALE_AFTER,
+        "stale": posture_is_stale(latest["as_of"], timezone.now()),
         "tenant_error": latest["customer__tenant_link__last_error"] or "",
         "users_total": metrics.get("users_total", 0),
         "in_scope": metrics.get("in_scope", 0),

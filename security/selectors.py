@@ -6,9 +6,10 @@ latest snapshot and the metrics of the last 90 days for the trend.
 The cross-customer rollup lives in rollup.py.
 """
 
-from datetime import timedelta
 
 from django.db.models import Case, F, JSONField, Subquery, When
+
+from customers.windows import POSTURE_TREND_DAYS, trend_first_day
 
 from .enforcement import REASON_LABELS, STATE_LABELS
 from .exceptions import EXCEPTION_RULE
@@ -20,7 +21,6 @@ from .rollup import customer_no_posture_reason
 from .strength import STRENGTH_LABELS, method_name, method_strength, strength_table
 from .trend import trend_chart
 
-TREND_DAYS = 90
 HUB_LIST_LIMIT = 10
 SOURCE_LABELS = {
     "report": "Registration report (userRegistrationDetails)",
@@ -86,8 +86,8 @@ def _mfa_order(row):
 
 def _latest_and_history(customer_id):
     """The latest snapshot (whole) and the taken_on and metrics of every
-    snapshot in the TREND_DAYS up to it, oldest first: one query. At most one
-    snapshot a day, so the window is within the newest TREND_DAYS rows; only
+    snapshot in the POSTURE_TREND_DAYS up to it, oldest first: one query. At most one
+    snapshot a day, so the window is within the newest POSTURE_TREND_DAYS rows; only
     the newest row brings its users and provenance (the big columns)."""
     newest = PostureSnapshot.objects.filter(customer_id=customer_id).order_by("-taken_on").values("pk")[:1]
 
@@ -97,7 +97,7 @@ def _latest_and_history(customer_id):
     rows = list(
         PostureSnapshot.objects.filter(customer_id=customer_id).order_by("-taken_on")
         .annotate(newest_users=newest_only("users"), newest_provenance=newest_only("provenance"))
-        .values("pk", "taken_on", "as_of", "metrics", "newest_users", "newest_provenance")[:TREND_DAYS]
+        .values("pk", "taken_on", "as_of", "metrics", "newest_users", "newest_provenance")[:POSTURE_TREND_DAYS]
     )
     if not rows:
         return None, []
@@ -105,7 +105,7 @@ def _latest_and_history(customer_id):
     latest = PostureSnapshot(pk=top["pk"], customer_id=customer_id, taken_on=top["taken_on"], as_of=top["as_of"],
                              metrics=top["metrics"], users=top["newest_users"] or [],
                              provenance=top["newest_provenance"] or {})
-    since = latest.taken_on - timedelta(days=TREND_DAYS - 1)
+    since = trend_first_day(latest.taken_on)
     history = [{"taken_on": row["taken_on"], "metrics": row["metrics"]} for row in reversed(rows) if row["taken_on"] >= since]
     return latest, history
 
@@ -117,7 +117,7 @@ def _trend(snapshots, end):
         # Only days whose snapshot read enforcement have a value: the line starts when Policy.Read.All was granted.
         {"key": "protected", "label": "MFA protected", "points": [(s["taken_on"], s["metrics"].get("protected_pct")) for s in snapshots]},
     ]
-    return trend_chart(series, end=end, days=TREND_DAYS)
+    return trend_chart(series, end=end, days=POSTURE_TREND_DAYS)
 
 
 def customer_posture(customer_id, *, list_limit=None):

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.log import audit_log
 from audit.models import AuditAction
+from customers.windows import snapshot_day
 
 from .exceptions import exception_details, exceptions_at
 from .models import CustomerTenant, DirectoryUser, MfaException, PostureSnapshot
@@ -61,11 +62,6 @@ def directory_users_replace(*, users, customer_id=None):
     for start in range(0, len(stale), _BATCH):
         DirectoryUser.objects.filter(pk__in=stale[start : start + _BATCH]).delete()
     return len(rows), len(stale)
-
-
-def snapshot_day(moment):
-    """The day a snapshot belongs to: the calendar date in the site's time zone."""
-    return timezone.localdate(moment, timezone.get_default_timezone())
 
 
 def posture_snapshots_write(*, users, as_of, provenance, customer_id=None):

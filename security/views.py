@@ -14,6 +14,7 @@ from accounts.access import require_role
 from accounts.csvsafe import csv_line_writer
 from accounts.models import Role
 from customers.models import Customer
+from customers.windows import exception_in_force_on, site_today
 
 from . import rollup, selectors
 from .exceptions import EXCEPTION_RULE
@@ -177,10 +178,10 @@ def customer_exceptions(request, customer_id):
             )
             messages.success(request, f"Recorded an exception for {user.user_principal_name}; it applies from the next posture sync.")
             return redirect("security:exceptions", customer_id=customer.pk)
-    today = timezone.localdate()
+    today = site_today(timezone.now())
     exceptions = list(MfaException.objects.filter(customer=customer).order_by("user_principal_name", "-created_at"))
     for exception in exceptions:
-        exception.status = ("revoked" if exception.revoked_at else "expired" if exception.expires_on < today else "in force")
+        exception.status = ("revoked" if exception.revoked_at else "in force" if exception_in_force_on(exception.expires_on, today) else "expired")
     return render(request, "security/exceptions.html", {
         "customer": customer, "form": form, "exceptions": exceptions, "rule": EXCEPTION_RULE,
     })

@@ -1,12 +1,30 @@
 import logging
 
 import pytest
+import time_machine
 from django.test.utils import override_settings
 
 from accounts.models import Role
 
+from .clock import PINNED
 from .factories import make_user
 from .traces import cache_keys_clear
+
+# Tests that read the machine's clock: other processes (a browser, real
+# workers) cannot share a clock travelled inside this one (tests/clock.py).
+REAL_CLOCK_MARKERS = ("browser", "real_worker", "real_clock")
+
+
+@pytest.fixture(autouse=True)
+def test_clock(request):
+    """Every test runs at PINNED, with time flowing from there, whatever day
+    the suite runs on; the traveller lets a test move on (`.shift()`,
+    `.move_to()`). Marked tests keep the real clock and get None."""
+    if any(request.node.get_closest_marker(name) for name in REAL_CLOCK_MARKERS):
+        yield None
+        return
+    with time_machine.travel(PINNED, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -209,12 +227,14 @@ def graph_simulator_server():
 
 
 @pytest.fixture
-def graph_sim(graph_simulator_server, settings):
-    """The simulator with a freshly generated tenant (same spec, so the same
-    data and anchor), no faults, an empty request log, and this process's
-    Graph and Entra settings pointing at it."""
+def graph_sim(graph_simulator_server, settings, test_clock):
+    """The simulator with a freshly generated tenant (same spec, anchored at
+    the test's clock: its "now" to the minute), no faults, an empty request
+    log, and this process's Graph and Entra settings pointing at it."""
+    from django.utils import timezone
+
     running = graph_simulator_server
-    running.simulator.reset(tenant=True)
+    running.simulator.reset(tenant=True, anchor=timezone.now().replace(second=0, microsecond=0))
     settings.VECTIS_GRAPH_BASE_URL = running.graph_base_url
     settings.VECTIS_LOGIN_BASE_URL = running.login_base_url
     settings.VECTIS_GRAPH_CA_BUNDLE = running.ca_path
@@ -241,8 +261,6 @@ def m365_connected(graph_sim, db):
 class SyncKit:
     """Helpers for the sync tests: run syncs at the simulator's anchor time,
     compute the simulator's ground truth, and read back what was stored."""
-
-    LOOKBACK_DAYS, WINDOW_BEFORE_DAYS, WINDOW_AFTER_DAYS = 14, 7, 14
 
     def __init__(self, running):
         self.running = running
@@ -290,9 +308,9 @@ class SyncKit:
 
     def message_truth(self, *, now=None, mailboxes=None):
         """{(mailbox, graph id, internetMessageId)} the simulator holds that touch a customer domain."""
-        from datetime import timedelta
+        from customers.windows import mail_window_start
 
-        since = (now or self.now) - timedelta(days=self.LOOKBACK_DAYS)
+        since = mail_window_start(now or self.now)
         domains = self.domains()
         if not domains:
             return set()
@@ -301,10 +319,9 @@ class SyncKit:
 
     def event_truth(self, *, now=None, mailboxes=None):
         """{(mailbox, graph id)} of events in the calendar window with a customer contact."""
-        from datetime import timedelta
+        from customers.windows import calendar_window
 
-        now = now or self.now
-        start, end = now - timedelta(days=self.WINDOW_BEFORE_DAYS), now + timedelta(days=self.WINDOW_AFTER_DAYS)
+        start, end = calendar_window(now or self.now)
         domains = self.domains()
         if not domains and not self.contacts():
             return set()

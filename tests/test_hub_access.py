@@ -1,7 +1,6 @@
 """Who sees what on the customer hub, and the on-demand body: one access rule for
 every list, count, summary line and body request, checked before any Graph call."""
 
-from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -11,6 +10,7 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, Event, Message
 from customers.selectors import customer_messages
+from customers.windows import mail_window_start
 from graphsim import SENTINEL_PREFIX, address_at
 
 from .factories import make_user
@@ -50,7 +50,7 @@ def visible_per_simulator(synced, customer, user, since):
     domains = list(customer.domains.values_list("domain", flat=True))
     addresses_of = {}
     for record in synced.tenant.messages_touching(domains, mailboxes=synced.mailboxes(),
-                                                  since=synced.now - timedelta(days=synced.LOOKBACK_DAYS)):
+                                                  since=mail_window_start(synced.now)):
         g = record.graph
         on_it = [g.get("from") or {}, *(g.get("toRecipients") or []), *(g.get("ccRecipients") or []),
                  *(g.get("bccRecipients") or [])]
@@ -73,7 +73,7 @@ def visible_per_simulator(synced, customer, user, since):
 @pytest.mark.parametrize("role", ["admin", "member", "viewer"])
 def test_list_count_and_latest_line_agree_with_the_rule(client, synced, people, role):
     user, customer = people[role], busiest_customer()
-    since = timezone.now() - timedelta(days=14)  # the hub's window, taken just before the request
+    since = mail_window_start(timezone.now())  # the hub's window, taken just before the request
     response = hub(client, user, customer)
     page = response.context["message_page"]
     shown = list(page.paginator.object_list)

@@ -84,7 +84,8 @@ def test_hub_stays_within_its_query_budget_at_two_sizes(client, hub, who):
 def test_hub_posture_reads_the_latest_snapshot_whole_and_the_trend_window(hub):
     from datetime import date
 
-    from security.selectors import TREND_DAYS, customer_posture
+    from customers.windows import POSTURE_TREND_DAYS as TREND_DAYS
+    from security.selectors import customer_posture
 
     customer, _ = hub
     newest = date(2026, 6, 1)  # the fixture's own snapshot (1 June 2025) is a year older

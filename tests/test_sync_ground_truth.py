@@ -11,6 +11,7 @@ from customers.models import (
     Customer,
     Event,
     EventCustomer,
+    EventHolder,
     EventParticipant,
     Message,
     MessageCustomer,
@@ -71,11 +72,26 @@ def test_links_participants_and_direction_follow_the_graph_items(sync_kit):
         assert copy.direction == expected_direction, (record.folder, sender)
         assert MessageCustomer.objects.filter(message=message, received_at=message.received_at).exists()
     assert not MessageParticipant.objects.filter(role__in=["sender", ""]).exists()
-    # Events: organizer and attendees with responses, linked to their customers, times in UTC.
-    event = Event.objects.filter(participants__role="required").first()
-    assert event is not None and event.starts_at.utcoffset() == timedelta(0)
-    assert EventParticipant.objects.filter(event=event, role="organizer").count() == 1
-    assert EventCustomer.objects.filter(event=event, starts_at=event.starts_at).exists()
+    # Events: each copy keeps the participant list of its own Graph item: one
+    # organizer per copy (an event two technicians hold has two), attendees with
+    # their roles; each event linked to its customers at its start, in UTC.
+    graph_events = {(r.mailbox_upn.lower(), r.id): r for r in sync_kit.tenant.all_events()}
+    copies = list(EventHolder.objects.select_related("event"))
+    assert copies and any(c.event.holders.count() > 1 for c in copies), "some meetings sit in two calendars"
+    for copy in copies:
+        graph = graph_events[(copy.mailbox, copy.graph_id)].graph
+        organizer = ((graph.get("organizer") or {}).get("emailAddress") or {}).get("address")
+        expected = {("organizer", organizer.lower())} if organizer else set()
+        for attendee in graph.get("attendees") or []:
+            address = (attendee.get("emailAddress") or {}).get("address")
+            role = (attendee.get("type") or "").lower()
+            if address:
+                expected.add((role if role in ("required", "optional", "resource") else "required", address.lower()))
+        stored = {(role, address.lower()) for role, address in copy.participants.values_list("role", "address")}
+        assert stored == expected, (copy.mailbox, graph.get("subject"))
+        assert copy.participants.filter(role="organizer").count() == (1 if organizer else 0)
+        assert copy.event.starts_at.utcoffset() == timedelta(0)
+        assert EventCustomer.objects.filter(event=copy.event, starts_at=copy.event.starts_at).exists()
 
 
 def test_recurring_occurrences_stay_separate_and_shared_meetings_are_one_event(sync_kit):

@@ -6,24 +6,18 @@ construction; whatever this mailbox held in the window and Graph no longer
 returns is reconciled away at the end.
 """
 
-from datetime import timedelta
 
 from django.db import transaction
 
 from customers import ingest
 from customers.communications import EventParticipant
+from customers.windows import calendar_window
 
 from . import parse
 from .mail_sync import clean_text, clean_url
 
 PAGE_SIZE = 100  # $top for calendarView; three weeks of meetings rarely need a second page
-WINDOW_BEFORE = timedelta(days=7)
-WINDOW_AFTER = timedelta(days=14)
 ATTENDEE_ROLES = {"required", "optional", "resource"}
-
-
-def calendar_window(now):
-    return now - WINDOW_BEFORE, now + WINDOW_AFTER
 
 
 def calendar_round(*, client, upn, ctx, run, on_page):

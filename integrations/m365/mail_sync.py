@@ -17,11 +17,11 @@ from django.db import transaction
 from customers import ingest
 from customers.communications import Direction
 from customers.domains import address_domain, domain_within
+from customers.windows import mail_window_start
 
 from . import errors, parse
 
 FOLDERS = ("inbox", "sentitems")
-LOOKBACK = timedelta(days=14)
 # Prefer: odata.maxpagesize. Bigger pages mean fewer round trips and fewer
 # transactions: about one request per 1,000 messages on an initial sync.
 # Graph may send smaller pages than asked (its own cap, or a page it could not
@@ -60,7 +60,7 @@ def folder_round(*, client, state, folder, ctx, run, on_page, full):
 
 
 def _round(*, client, upn, folder, ctx, run, on_page, delta_link):
-    since = None if delta_link else ctx.now - LOOKBACK
+    since = None if delta_link else mail_window_start(ctx.now)
     pages = client.message_delta(upn, folder, delta_link=delta_link, received_since=since, page_size=PAGE_SIZE)
     # A from-scratch round sees everything in the look-back: what it does not
     # see was deleted meanwhile (or no longer touches a customer).

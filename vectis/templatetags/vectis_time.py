@@ -4,6 +4,8 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from customers.windows import days_from_today
+
 register = template.Library()
 
 
@@ -11,11 +13,11 @@ register = template.Library()
 def when_short(moment):
     if moment is None:
         return ""
-    local = timezone.localtime(moment)
+    local, today = timezone.localtime(moment), timezone.localdate()
     clock = date_format(local, "g:iA").lower()
-    if local.date() == timezone.localdate():
+    if local.date() == today:
         return clock
-    if local.year == timezone.localdate().year:
+    if local.year == today.year:
         return f"{date_format(local, 'D j M')}, {clock}"
     return f"{date_format(local, 'j M Y')}, {clock}"
 
@@ -31,7 +33,7 @@ def day_word(moment):
     """"today", "tomorrow", "yesterday", or "Wed 2 Dec" in the viewer's zone."""
     if moment is None:
         return ""
-    offset = (timezone.localtime(moment).date() - timezone.localdate()).days
+    offset = days_from_today(moment, timezone.now())
     return {0: "today", 1: "tomorrow", -1: "yesterday"}.get(offset) or date_format(timezone.localtime(moment), "D j M")
 
 

@@ -38,7 +38,7 @@ def test_a_body_fetch_row_names_the_email_by_subject_and_links_it_and_its_custom
 
 
 def test_user_connection_and_mailbox_targets_are_links(admin_client, admin_user, m365_connected):
-    from integrations.connection import connection_get
+    from integrations.setup.connection import connection_get
 
     audit_log(actor=admin_user, action="m365.mailbox_resync", target_type="mailbox", target_id="jane@msp.example")
     audit_log(actor=admin_user, action="m365.test", target=connection_get(), details={"ok": True})

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from customers.models import OwnDomain
-from integrations.connection import connection_get
-from integrations.forms import parse_mailboxes
-from integrations.m365 import secrets
-from integrations.models import M365Connection
+from integrations.setup import secrets
+from integrations.setup.connection import connection_get
+from integrations.setup.forms import parse_mailboxes
+from integrations.setup.models import M365Connection
 
 from .factories import make_customer
 from .traces import assert_left_no_trace
@@ -171,7 +171,7 @@ def test_other_msp_domains_cannot_be_a_customers_or_a_suffix(admin_client, raw, 
 
 
 def test_configure_names_the_six_permissions_and_the_admin_consent_step(admin_client):
-    from integrations.diagnostics import REQUIRED_PERMISSIONS
+    from integrations.setup.diagnostics import REQUIRED_PERMISSIONS
 
     page = admin_client.get(URL).content.decode()
     listed = page.split('<ul class="permission-list">')[1].split("</ul>")[0]

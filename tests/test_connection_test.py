@@ -6,7 +6,7 @@ import pytest
 
 from audit.models import AuditEvent
 from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from integrations.connection import connection_get
+from integrations.setup.connection import connection_get
 
 URL = "/admin/integrations/microsoft-365/"
 

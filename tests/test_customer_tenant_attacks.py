@@ -16,10 +16,10 @@ from accounts.models import Role
 from audit.models import AuditEvent
 from customers.models import Customer, OwnDomain
 from graphsim import customer_tenant_spec
-from integrations import tenant_services as customer_tenants
-from integrations.connection import connection_get, graph_client_for
-from integrations.m365 import posture_sync as msp_posture
-from integrations.m365.tenant_posture import tenant_posture_collect
+from integrations.posture import posture_sync as msp_posture
+from integrations.posture import tenant_services as customer_tenants
+from integrations.posture.tenant_posture import tenant_posture_collect
+from integrations.setup.connection import connection_get, graph_client_for
 from security.models import CustomerTenant, DirectoryUser, PostureSnapshot
 from security.services import posture_collection_store
 from tests.factories import make_user

@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from customers.models import Customer
 from customers.services import customer_create
 from graphsim import customer_tenant_spec
-from integrations import tenant_services as customer_tenants
+from integrations.posture import tenant_services as customer_tenants
 from security.models import CustomerTenant, PostureSnapshot
 from tests.factories import make_user
 

@@ -16,11 +16,11 @@ from accounts.models import Role
 from customers.models import Customer
 from graphsim import customer_tenant_spec
 from integrations import tasks
-from integrations.connection import connection_get
-from integrations.m365 import tokens
-from integrations.m365.posture_sync import posture_collect
-from integrations.m365.tenant_posture import tenant_posture_collect
-from integrations.tenant_services import tenant_link_by_id, tenant_unlink
+from integrations.graph import tokens
+from integrations.posture.posture_sync import posture_collect
+from integrations.posture.tenant_posture import tenant_posture_collect
+from integrations.posture.tenant_services import tenant_link_by_id, tenant_unlink
+from integrations.setup.connection import connection_get
 from security.models import CustomerTenant, DirectoryUser, PostureSnapshot
 from tests.factories import make_user
 

@@ -8,9 +8,9 @@ from customers.models import Customer, Message
 from demo.first_sync import demo_first_sync
 from demo.seed import DEMO_PASSWORD, demo_customer_tenants_add, demo_seed
 from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from integrations.connection import connection_get
-from integrations.m365 import tokens
-from integrations.m365.tenant_posture import tenant_posture_collect
+from integrations.graph import tokens
+from integrations.posture.tenant_posture import tenant_posture_collect
+from integrations.setup.connection import connection_get
 from security.models import CustomerTenant, PostureSnapshot
 
 

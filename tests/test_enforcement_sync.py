@@ -17,9 +17,9 @@ from graphsim.server import (
     serve,
 )
 from graphsim.tenant import TenantSpec, build_tenant
-from integrations.m365.client import GraphClient
-from integrations.m365.posture_sync import posture_sync
-from integrations.m365.transport import RetryPolicy
+from integrations.graph.client import GraphClient
+from integrations.graph.transport import RetryPolicy
+from integrations.posture.posture_sync import posture_sync
 from security.models import PostureRun, PostureSnapshot
 from tests.test_posture_sync import NOT_MFA, add_customers, customer_users
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from integrations.m365 import errors, parse
+from integrations.graph import errors, parse
 from tests.graph_client.kit import Sleeps, add_login, make_client
 
 EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "graph"

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.models import Role, User
 from customers.models import Contact, Customer, CustomerDomain
-from integrations.models import M365Connection
+from integrations.setup.models import M365Connection
 
 from .factories import make_user
 from .hostile_inputs import HOSTILE_FILES, HOSTILE_TEXT

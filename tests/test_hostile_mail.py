@@ -17,8 +17,8 @@ from customers.models import Customer, CustomerDomain, Event, EventHolder, Messa
 from customers.selectors import customer_events, customer_messages, events_visible, messages_visible
 from graphsim import DEMO_CLIENT_SECRET
 from graphsim.hostile import ATTACKER, COLLISION_MEETING, COLLISION_SUBJECT
-from integrations.connection import connection_get, connection_record_test
-from integrations.diagnostics import connection_test
+from integrations.setup.connection import connection_get, connection_record_test
+from integrations.setup.diagnostics import connection_test
 
 from .factories import make_user
 

@@ -159,8 +159,8 @@ def test_event_body_follows_the_same_rule(client, synced, people):
 
 
 def test_body_of_a_mailbox_removed_from_the_list_is_never_requested(client, synced, people):
-    from integrations.connection import connection_get
-    from integrations.services import connection_save
+    from integrations.setup.connection import connection_get
+    from integrations.setup.services import connection_save
 
     admin, customer = people["admin"], busiest_customer()
     connection = connection_get()
@@ -221,8 +221,8 @@ def test_customer_list_last_email_column_follows_the_rule(client, synced, people
 
 
 def test_an_undecryptable_secret_fails_the_body_fetch_cleanly(client, synced, people, settings):
-    from integrations.m365 import secrets
-    from integrations.m365.tokens import forget_token_apps
+    from integrations.graph.tokens import forget_token_apps
+    from integrations.setup import secrets
 
     settings.VECTIS_ENCRYPTION_KEYS = [secrets.generate_key()]  # the key the secret was saved with is gone
     forget_token_apps()  # no cached token: the secret must be decrypted now

@@ -5,8 +5,9 @@ import re
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.models import MailboxState, SyncRun
-from integrations.services import connection_save
+from integrations.mail.models import SyncRun
+from integrations.setup.models import MailboxState
+from integrations.setup.services import connection_save
 
 TENANT = "8a2f5c1e-3b4d-4e6f-9a0b-1c2d3e4f5a6b"
 CLIENT = "11111111-2222-3333-4444-555555555555"

@@ -10,7 +10,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from compliance.controls import SOC2
 from compliance.packs import build_pack, pack_source
-from integrations.m365.posture_sync import posture_sync
+from integrations.posture.posture_sync import posture_sync
 from security.models import DirectoryUser, MfaException, PostureSnapshot
 from tests.test_compliance_packs import csv_rows
 from tests.test_enforcement_sync import client_for, start

@@ -4,7 +4,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from integrations.models import M365Connection
+from integrations.setup.models import M365Connection
 
 
 def _row(tenant_id):

@@ -50,8 +50,8 @@ def test_the_pack_names_the_msps_tenant_as_the_msps(db):
 
 
 def test_a_collected_snapshot_records_that_it_came_from_the_msp_tenant(m365_connected):
-    from integrations.connection import connection_get, graph_client_for
-    from integrations.m365.posture_sync import posture_sync
+    from integrations.posture.posture_sync import posture_sync
+    from integrations.setup.connection import connection_get, graph_client_for
 
     with graph_client_for(connection_get()) as client:
         assert posture_sync(client=client).outcome == "success"

@@ -13,9 +13,9 @@ from customers.domains import address_domain
 from customers.models import CustomerDomain
 from graphsim.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, GraphSimulator, serve
 from graphsim.tenant import TenantSpec, build_tenant
-from integrations.m365.client import GraphClient
-from integrations.m365.posture_sync import posture_sync
-from integrations.m365.transport import RetryPolicy
+from integrations.graph.client import GraphClient
+from integrations.graph.transport import RetryPolicy
+from integrations.posture.posture_sync import posture_sync
 from security.models import DirectoryUser, PostureRun, PostureSnapshot
 
 from .factories import make_customer, make_user

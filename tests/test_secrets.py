@@ -4,7 +4,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 
-from integrations.m365 import secrets
+from integrations.setup import secrets
 
 SECRET = "Zq8~s3cr3t-VALUE-never-shown_0123456789"
 OLD, NEW, OTHER = (Fernet.generate_key().decode() for _ in range(3))

@@ -22,11 +22,12 @@ from customers.models import (
 from customers.retention import communications_forget_unmatched, communications_purge_old
 from customers.services import customer_delete, domain_add, domain_remove
 from integrations import tasks
-from integrations.claims import claim_stale_after
-from integrations.connection import connection_get
-from integrations.m365.sync import mailbox_claim_row, sync_runs_purge_old
-from integrations.models import MailboxState, SyncRun
-from integrations.services import connection_save
+from integrations.mail.models import SyncRun
+from integrations.mail.sync import mailbox_claim_row, sync_runs_purge_old
+from integrations.setup.claims import claim_stale_after
+from integrations.setup.connection import connection_get
+from integrations.setup.models import MailboxState
+from integrations.setup.services import connection_save
 from vectis.celery import app as celery_app
 
 
@@ -278,7 +279,7 @@ def test_sync_audit_rows_hold_counts_only_and_skip_routine_runs(sync_kit):
 
 
 def test_no_connection_means_no_sync(db, graph_sim):
-    from integrations.m365.sync import mailbox_sync
+    from integrations.mail.sync import mailbox_sync
 
     assert mailbox_sync(upn="jane@contoso-msp.example") is None
     assert not graph_sim.simulator.requests

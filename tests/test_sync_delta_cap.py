@@ -22,9 +22,10 @@ from graphsim import (
     build_tenant,
     serve,
 )
-from integrations.m365 import errors
-from integrations.m365.client import MESSAGE_FIELDS
-from integrations.models import MailboxState, SyncRun
+from integrations.graph import errors
+from integrations.graph.client import MESSAGE_FIELDS
+from integrations.mail.models import SyncRun
+from integrations.setup.models import MailboxState
 
 from .conftest import SyncKit
 
@@ -45,7 +46,7 @@ def busy_server():
 def kit(busy_server, settings, db):
     """Like sync_kit, on the busy tenant: one customer per domain, both technicians allowed."""
     from customers.services import customer_create
-    from integrations.services import connection_save
+    from integrations.setup.services import connection_save
 
     busy_server.simulator.reset(tenant=True)
     settings.VECTIS_GRAPH_BASE_URL = busy_server.graph_base_url

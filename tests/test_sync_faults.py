@@ -7,16 +7,17 @@ from datetime import timedelta
 import pytest
 
 from customers.models import Message, MessageHolder
-from integrations.connection import connection_get
-from integrations.m365.tokens import forget_token_apps
-from integrations.models import MailboxState, SyncRun
+from integrations.graph.tokens import forget_token_apps
+from integrations.mail.models import SyncRun
+from integrations.setup.connection import connection_get
+from integrations.setup.models import MailboxState
 
 
 @pytest.fixture
 def small_pages(monkeypatch):
     """Five items a page, so a mailbox takes several pages (and faults land mid-round)."""
-    monkeypatch.setattr("integrations.m365.mail_sync.PAGE_SIZE", 5)
-    monkeypatch.setattr("integrations.m365.calendar_sync.PAGE_SIZE", 5)
+    monkeypatch.setattr("integrations.mail.mail_sync.PAGE_SIZE", 5)
+    monkeypatch.setattr("integrations.mail.calendar_sync.PAGE_SIZE", 5)
 
 
 def test_429_with_retry_after_is_waited_out_and_recorded(sync_kit, small_pages):
@@ -173,9 +174,9 @@ def test_bad_credentials_are_recorded_on_the_connection_and_cleared_by_a_good_ru
 def test_an_undecryptable_secret_is_reported_on_the_run_and_the_connection(sync_kit, settings):
     """A lost encryption key is an admin's problem to fix: the run and the
     Integrations page say so in plain words, and no Graph request is made."""
-    from integrations.connection import connection_get
-    from integrations.m365 import secrets
-    from integrations.models import SyncRun
+    from integrations.mail.models import SyncRun
+    from integrations.setup import secrets
+    from integrations.setup.connection import connection_get
 
     settings.VECTIS_ENCRYPTION_KEYS = [secrets.generate_key()]
     forget_token_apps()

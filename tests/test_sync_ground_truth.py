@@ -18,7 +18,8 @@ from customers.models import (
     MessageParticipant,
 )
 from graphsim import SENTINEL_PREFIX, address_at
-from integrations.models import MailboxState, SyncRun
+from integrations.mail.models import SyncRun
+from integrations.setup.models import MailboxState
 from integrations.tasks import sync_mailbox
 
 from .traces import all_cache_text, all_database_text, assert_left_no_trace
@@ -162,8 +163,8 @@ def test_dropped_items_leave_no_row_no_cache_entry_and_no_log_line(sync_kit, all
 
 
 def test_sync_requests_only_listed_mailboxes_with_select_and_never_a_body(sync_kit):
-    from integrations.connection import connection_get
-    from integrations.services import connection_save
+    from integrations.setup.connection import connection_get
+    from integrations.setup.services import connection_save
 
     conn = connection_get()
     listed = sync_kit.mailboxes()
@@ -200,9 +201,9 @@ def test_the_filter_reads_the_same_participant_list_that_is_stored(db):
     from django.utils import timezone
 
     from customers.services import customer_create
-    from integrations.m365 import parse
-    from integrations.m365.mail_sync import message_row
-    from integrations.m365.sync import SyncContext
+    from integrations.graph import parse
+    from integrations.mail.mail_sync import message_row
+    from integrations.mail.sync import SyncContext
 
     customer_create(actor=None, name="Northwind", domains=["northwind.example"])
     ctx = SyncContext(now=timezone.now(), matcher=customer_matcher_build(),

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from customers.models import Event, EventHolder, Message, MessageHolder, MessageParticipant
-from integrations.models import MailboxState, SyncRun
+from integrations.mail.models import SyncRun
+from integrations.setup.models import MailboxState
 
 
 def _contact(kit, domain="northwind.example"):
@@ -99,7 +100,7 @@ def test_update_that_no_longer_touches_a_customer_removes_the_copy(sync_kit):
 
 
 def test_replayed_pages_and_empty_pages_change_nothing(sync_kit, monkeypatch):
-    monkeypatch.setattr("integrations.m365.mail_sync.PAGE_SIZE", 4)
+    monkeypatch.setattr("integrations.mail.mail_sync.PAGE_SIZE", 4)
     jane = sync_kit.mailboxes()[0]
     sync_kit.sim.faults.set("empty_pages")
     sync_kit.sync([jane])
@@ -157,7 +158,7 @@ def test_writes_cost_a_fixed_number_of_queries_per_page(sync_kit, monkeypatch):
                                     receivedDateTime=sync_kit.now - timedelta(hours=n))
 
     def measure(page_size, full):
-        monkeypatch.setattr("integrations.m365.mail_sync.PAGE_SIZE", page_size)
+        monkeypatch.setattr("integrations.mail.mail_sync.PAGE_SIZE", page_size)
         with CaptureQueriesContext(connection) as queries:
             sync_kit.sync([jane], full=full)
         pages = sum(SyncRun.objects.filter(mailbox=jane, folder__in=["inbox", "sentitems"]).values_list("graph_requests", flat=True)[:2])

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from integrations.models import SyncRun
+from integrations.mail.models import SyncRun
 
 from .test_sync_incremental import _contact
 

@@ -1,4 +1,4 @@
-"""The one recovery rule (integrations.claims) applied to the posture collection:
+"""The one recovery rule (integrations.setup.claims) applied to the posture collection:
 a claim with a heartbeat, stale takeover, a dead run closed as interrupted,
 a skipped run stored as skipped, and a redelivered task that comes back when
 the dead run's claim is stale. In-process against the Graph simulator;
@@ -10,10 +10,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations.claims import ClaimLost, claim_stale_after
-from integrations.connection import connection_get, graph_client_for
-from integrations.m365.posture_sync import posture_claim_row, posture_collect, posture_sync
-from integrations.models import TaskClaim
+from integrations.posture.posture_sync import posture_claim_row, posture_collect, posture_sync
+from integrations.setup.claims import ClaimLost, claim_stale_after
+from integrations.setup.connection import connection_get, graph_client_for
+from integrations.setup.models import TaskClaim
 from integrations.tasks import sync_posture
 from security.models import PostureRun, PostureSnapshot
 

@@ -1,6 +1,6 @@
 """Admin pages for a customer's own Microsoft 365 tenant: the consent link,
 its callback, linking by tenant ID, Test, unlink, and the tenant's verified
-domains offered as customer domains. Thin: integrations.tenant_services does the work."""
+domains offered as customer domains. Thin: integrations.posture.tenant_services does the work."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -15,8 +15,8 @@ from customers.models import Customer
 from customers.services import domain_add, domain_validate_for_customer
 from security.models import CustomerTenant
 
+from ..setup.connection import connection_get
 from . import tenant_services as service
-from .connection import connection_get
 
 
 def consent_redirect_uri(request):

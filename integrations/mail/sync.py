@@ -16,14 +16,16 @@ from customers import ingest
 from customers.domains import address_domain, address_normalise
 from customers.matching import CustomerMatcher, customer_matcher_build
 
-from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow
-from ..connection import connection_get, current_mailboxes, graph_client_for
-from ..mailboxes import mailboxes_forget
-from ..models import M365Connection, MailboxState, SyncRun
-from ..services import mailbox_sync_record
-from . import errors, secrets
+from ..graph import errors
+from ..setup import secrets
+from ..setup.claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow
+from ..setup.connection import connection_get, current_mailboxes, graph_client_for
+from ..setup.mailboxes import mailboxes_forget
+from ..setup.models import M365Connection, MailboxState
 from .calendar_sync import calendar_round
 from .mail_sync import FOLDERS, folder_round
+from .models import SyncRun
+from .services import mailbox_sync_record
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class SyncContext:
 
 
 def mailbox_claim_row(upn) -> ClaimRow:
-    """A mailbox's claim: MailboxState.running_since (the recovery rule is integrations.claims)."""
+    """A mailbox's claim: MailboxState.running_since (the recovery rule is integrations.setup.claims)."""
     return ClaimRow(MailboxState.objects.filter(upn=upn.strip().lower()), "running_since")
 
 

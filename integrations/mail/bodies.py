@@ -2,8 +2,9 @@
 returned to the caller and never written anywhere (no database, cache, log,
 task result or audit detail). The caller has already applied the access rule."""
 
-from .connection import connection_get, current_mailboxes, graph_client_for
-from .m365 import errors, secrets
+from ..graph import errors
+from ..setup import secrets
+from ..setup.connection import connection_get, current_mailboxes, graph_client_for
 
 
 class BodyUnavailable(Exception):

@@ -12,8 +12,8 @@ from django.utils import timezone
 from customers.domains import address_domain
 from customers.models import OwnDomain
 
-from .m365 import secrets
-from .m365.client import GraphClient
+from ..graph.client import GraphClient
+from . import secrets
 from .models import M365Connection, MailboxState
 
 SECRET_EXPIRY_CACHE_KEY = "vectis:m365:secret-expires-on"

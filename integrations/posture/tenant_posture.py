@@ -20,11 +20,11 @@ from django.utils import timezone
 from security.models import CustomerTenant
 from security.services import posture_collection_store
 
-from ..claims import ClaimLost, task_claim_row
-from ..diagnostics import error_ids
-from ..tenant_services import customer_tenant_client, tenant_error_explain
-from . import errors
+from ..graph import errors
+from ..setup.claims import ClaimLost, task_claim_row
+from ..setup.diagnostics import error_ids
 from .posture_sync import _collect, _observed_users, collection_provenance, customer_tenant_source
+from .tenant_services import customer_tenant_client, tenant_error_explain
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ budget, so the admin gets an answer within a few seconds.
 import uuid
 from dataclasses import dataclass, field
 
+from ..graph import errors
+from ..graph.transport import RetryPolicy
 from .connection import graph_client_build
-from .m365 import errors
-from .m365.transport import RetryPolicy
 
 # The six application permissions the guide asks for, and what stops without each.
 REQUIRED_PERMISSIONS = {

@@ -13,7 +13,7 @@ from django.db import transaction
 from customers import ingest
 from customers.communications import EventParticipant
 
-from . import parse
+from ..graph import parse
 from .mail_sync import clean_text, clean_url
 
 PAGE_SIZE = 100  # $top for calendarView; three weeks of meetings rarely need a second page

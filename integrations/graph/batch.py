@@ -9,19 +9,10 @@ from __future__ import annotations
 from requests.structures import CaseInsensitiveDict
 
 from . import errors
-from .client import _segment
 from .parse import auth_method_type, parse_batch, parse_retry_after
 from .transport import RETRY_STATUSES, error_from_response
 
 BATCH_SIZE = 20
-
-
-def run_auth_methods_batch(client, user_ids: list[str]) -> dict:
-    return run_get_batch(
-        client, user_ids, kind="auth_methods", batch_url=f"{client.graph_base_url}/$batch",
-        url_for=lambda user_id: f"/users/{_segment(user_id)}/authentication/methods",
-        on_success=lambda body: _methods(client, body),
-    )
 
 
 def run_get_batch(client, ids: list[str], *, kind, batch_url, url_for, on_success) -> dict:
@@ -79,7 +70,7 @@ def _batch_body(ids: list[str], url_for) -> dict:
     return {"requests": [{"id": str(index), "method": "GET", "url": url_for(item)} for index, item in enumerate(ids)]}
 
 
-def _methods(client, body) -> list[dict] | errors.GraphError:
+def auth_methods_follow(client, body) -> list[dict] | errors.GraphError:
     """Reduce each method to its @odata.type; follow a nextLink if Graph paged."""
     methods = []
     seen_links = set()

@@ -35,7 +35,7 @@ from security.enforcement import (
     not_read_record,
 )
 
-from . import errors, parse
+from ..graph import errors, parse
 
 logger = logging.getLogger(__name__)
 

@@ -41,12 +41,12 @@ from security.privileged import privileged_role, privileged_role_rule
 from security.services import posture_collection_store
 from security.strength import METHOD_STRENGTH
 
-from ..claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow, task_claim_row
-from ..connection import graph_client_for
-from ..models import M365Connection
-from . import errors, parse
+from ..graph import errors, parse
+from ..graph.licence import licence_check
+from ..setup.claims import INTERRUPTED_ERROR, ClaimLost, ClaimRow, task_claim_row
+from ..setup.connection import graph_client_for
+from ..setup.models import M365Connection
 from .enforcement_sync import EnforcementRead, enforcement_evaluate, enforcement_provenance, enforcement_read
-from .licence import licence_check
 from .roles_sync import add_role, collect_eligible, group_users
 
 logger = logging.getLogger(__name__)

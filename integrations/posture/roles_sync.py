@@ -8,7 +8,7 @@ without it the run goes on and says so). A role record is
 
 from security.privileged import privileged_role
 
-from . import errors, parse
+from ..graph import errors, parse
 
 
 def add_role(collected, user_id, role):

@@ -18,7 +18,7 @@ from customers import ingest
 from customers.communications import Direction
 from customers.domains import address_domain, domain_within
 
-from . import errors, parse
+from ..graph import errors, parse
 
 FOLDERS = ("inbox", "sentitems")
 LOOKBACK = timedelta(days=14)

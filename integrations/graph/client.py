@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from urllib.parse import quote, unquote, urlsplit
 
 from . import errors
+from .batch import auth_methods_follow, run_get_batch
 from .tokens import TokenSettings, forget_token_app
 from .transport import DEFAULT_TIMEOUT, GraphCounters, GraphSession, RetryPolicy, Transport
 
@@ -333,9 +334,11 @@ class GraphClient:
         else is needed, so phone numbers and device names are never kept), or
         a GraphError for that user. Per-item 429s are retried, honouring the
         largest Retry-After of the batch, within the client's retry policy."""
-        from .batch import run_auth_methods_batch
-
-        return run_auth_methods_batch(self, list(dict.fromkeys(user_ids)))
+        return run_get_batch(
+            self, list(dict.fromkeys(user_ids)), kind="auth_methods", batch_url=f"{self.graph_base_url}/$batch",
+            url_for=lambda user_id: f"/users/{_segment(user_id)}/authentication/methods",
+            on_success=lambda body: auth_methods_follow(self, body),
+        )
 
 
     # ------------------------------------------------------------ MFA enforcement (Policy.Read.All)
@@ -408,8 +411,6 @@ class GraphClient:
         """perUserMfaState ("disabled" | "enabled" | "enforced") per user from the
         BETA endpoint /users/{id}/authentication/requirements via POST /beta/$batch,
         or a GraphError for that user."""
-        from .batch import run_get_batch
-
         def state(body):
             value = body.get("perUserMfaState") if isinstance(body, dict) else None
             if not isinstance(value, str):

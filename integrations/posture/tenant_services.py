@@ -35,9 +35,10 @@ from customers.services import domain_validate_for_customer
 from security.models import CustomerTenant
 from security.services import customer_posture_forget
 
-from .connection import connection_get, graph_client_build
-from .diagnostics import TEST_RETRY, TEST_TIMEOUT, PermissionCheck, report_failed
-from .m365 import errors, secrets
+from ..graph import errors
+from ..setup import secrets
+from ..setup.connection import connection_get, graph_client_build
+from ..setup.diagnostics import TEST_RETRY, TEST_TIMEOUT, PermissionCheck, report_failed
 
 CONSENT_SALT = "vectis.customer-tenant-consent"
 CONSENT_MAX_AGE = 15 * 60  # seconds: long enough to forward the link to the customer's admin on a call

@@ -3,6 +3,7 @@ module-level graph against pyproject's layers contract), and no import of
 another app hides inside a function, where the contract cannot see a cycle."""
 
 import ast
+import re
 from pathlib import Path
 
 from audit.models import AuditAction
@@ -92,3 +93,26 @@ def test_every_audit_action_written_is_a_named_one():
                 written.add(node.value.value)
     written -= {"store_true", "append"}  # argparse's action=, in management commands
     assert written and written <= set(AuditAction.values), written - set(AuditAction.values)
+
+
+# customers sits below security, integrations and compliance: its templates
+# neither include theirs nor link to their URLs (the hub loops over the
+# sections the apps register, each with a template of its own app).
+UPPER_APPS_OF_CUSTOMERS = ("security", "integrations", "compliance")
+
+
+def _upward_references(text):
+    includes = re.findall(r"""{%\s*include\s+["'](\w+)/""", text)
+    urls = re.findall(r"""{%\s*url\s+["'](\w+):""", text)
+    return [name for name in includes + urls if name in UPPER_APPS_OF_CUSTOMERS]
+
+
+def test_customers_templates_name_no_template_or_url_of_an_app_above():
+    found = {path.name: _upward_references(path.read_text(encoding="utf-8"))
+             for path in sorted((ROOT / "templates" / "customers").glob("*.html"))}
+    assert {name: refs for name, refs in found.items() if refs} == {}
+
+
+def test_the_check_finds_an_upward_include_and_url():
+    text = """{% include "security/_rules.html" %} <a href="{% url 'integrations:index' %}"> {% url 'customers:hub' 1 %}"""
+    assert _upward_references(text) == ["security", "integrations"]

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from customers import hub_registry
 from customers.models import Customer
 from security.models import PostureRun, PostureSnapshot
 from security.posture import ObservedUser
@@ -361,3 +362,16 @@ def test_rollup_repeats_the_sorted_by_figure_beside_the_customer_for_phones(view
     page = viewer_client.get("/security/?sort=mfa_coverage&order=worst").content.decode()
     assert re.search(r'<th class="num phone-only" aria-hidden="true">MFA coverage', page)
     assert "phone-only" not in viewer_client.get("/security/?sort=name").content.decode()
+
+
+def test_the_hub_is_the_sections_the_apps_register_in_order(viewer_client, northwind):
+    """customers registers Communications and security its posture section,
+    each with a template of its own app; hub.html loops over them."""
+    sections = hub_registry.sections()
+    assert [(s.anchor, s.title, s.template) for s in sections] == [
+        ("communications", "Communications", "customers/_communications.html"),
+        ("security-posture", "Security posture", "security/_hub_posture.html"),
+    ]
+    html = viewer_client.get(f"/customers/{northwind.pk}/").content.decode()
+    headings = re.findall(r'<section id="([\w-]+)" class="hub-section">\s*<h2>([^<]+)</h2>', html)
+    assert headings == [(s.anchor, s.title) for s in sections]

@@ -105,7 +105,7 @@ def test_repeated_failed_sign_ins_lock_the_username_for_a_while(client, admin_us
     ("evil\u202euser", "Choose another username"),
 ])
 def test_usernames_are_normalised_and_validated_before_the_uniqueness_check(admin_client, username, message):
-    from .factories import make_user
+    from tests.factories import make_user
 
     make_user("admin", Role.ADMIN)
     before = User.objects.count()

@@ -43,7 +43,7 @@ def test_the_audit_export_neutralises_full_width_and_tab_formulas(admin_client):
 
 
 def test_the_security_export_neutralises_full_width_formulas(member_client, db):
-    from .factories import make_snapshot, population
+    from tests.factories import make_snapshot, population
 
     customer = Customer.objects.create(name=HOSTILE_NAME)
     make_snapshot(customer, population(members=10, mfa=9, privileged=1, privileged_mfa=1))

@@ -333,7 +333,7 @@ def test_rollup_shows_unknowns_beside_the_percentages(viewer_client, db):
 
 
 def test_rollup_draws_a_coverage_bar_per_customer_in_the_tables_order(viewer_client, db):
-    from .factories import one_privileged_missing
+    from tests.factories import one_privileged_missing
 
     northwind = make_customer("Northwind Traders", "northwind.example")
     make_snapshot(northwind, one_privileged_missing())  # coverage 3/4, privileged 1/2

@@ -1,7 +1,7 @@
 """The one server-side way to guard a view, plus the viewer's time zone.
 
 Every view in the project is wrapped in exactly one of `require_role(...)`
-or `public`; tests/test_role_matrix.py walks the URL patterns and fails on a
+or `public`; tests/accounts/test_role_matrix.py walks the URL patterns and fails on a
 view that has neither, so a new page cannot forget its check.
 """
 

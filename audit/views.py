@@ -13,7 +13,7 @@ from accounts.csvsafe import csv_line_writer
 from accounts.models import Role, User
 
 from .chain import chain_verify
-from .models import AuditAction, AuditEvent
+from .models import AuditEvent, action_label
 from .readable import events_label
 from .services import audit_export_record
 
@@ -31,8 +31,7 @@ class AuditFilterForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         actions = AuditEvent.objects.order_by().values_list("action", flat=True).distinct()
-        labels = dict(AuditAction.choices)
-        self.fields["action"].choices = [("", "Any action")] + sorted(((a, labels.get(a, a)) for a in actions),
+        self.fields["action"].choices = [("", "Any action")] + sorted(((a, action_label(a)) for a in actions),
                                                                       key=lambda choice: choice[1].casefold())
         self.fields["customer"].widget.choices = [("", "Any customer")] + audit_customers()
 

@@ -20,7 +20,7 @@ MESSAGE_FIELDS = (
     "id,internetMessageId,conversationId,subject,bodyPreview,from,sender,toRecipients,"
     "ccRecipients,bccRecipients,receivedDateTime,sentDateTime,isDraft,webLink,parentFolderId"
 )
-PAGE_SIZE = 1000  # the same pages the app asks for (integrations.m365.mail_sync.PAGE_SIZE)
+PAGE_SIZE = 1000  # the same pages the app asks for (integrations.mail.mail_sync.PAGE_SIZE)
 TABLES = ("customers_messagecustomer", "customers_messageparticipant", "customers_messageholder", "customers_message")
 
 

@@ -8,8 +8,8 @@ import time
 
 def posture(params):
     from bench.sync import connect
-    from integrations.connection import connection_get, graph_client_for
-    from integrations.m365.posture_sync import posture_sync
+    from integrations.posture.posture_sync import posture_sync
+    from integrations.setup.connection import connection_get, graph_client_for
 
     info = params["sim"]
     connect(info)

@@ -35,7 +35,8 @@ def prepare(params):
 def reset(params):
     """(bench.child) Forget every mailbox's data, runs and delta links, and empty the broker's queue."""
     from customers.ingest import holders_forget_mailboxes
-    from integrations.models import MailboxState, SyncRun
+    from integrations.mail.models import SyncRun
+    from integrations.setup.models import MailboxState
 
     upns = params["sim"]["technician_upns"]
     holders_forget_mailboxes(upns=upns)
@@ -46,7 +47,7 @@ def reset(params):
 
 def enqueue_and_wait(params):
     """(bench.child) Queue one sync_mailbox task per mailbox; wait until every folder run finished."""
-    from integrations.models import SyncRun
+    from integrations.mail.models import SyncRun
     from integrations.tasks import sync_mailbox
 
     upns = params["sim"]["technician_upns"]

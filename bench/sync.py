@@ -23,7 +23,7 @@ def connect(info, *, domains=None):
     """One customer per simulated customer domain and a saved connection listing every mailbox."""
     from customers.models import Customer
     from customers.services import customer_create
-    from integrations.services import connection_save
+    from integrations.setup.services import connection_save
 
     if not Customer.objects.exists():
         for domain in domains or info["customer_domains_all"]:
@@ -33,7 +33,7 @@ def connect(info, *, domains=None):
 
 
 def _folder_seconds(upns):
-    from integrations.models import SyncRun
+    from integrations.mail.models import SyncRun
 
     out = {}
     for run in SyncRun.objects.filter(mailbox__in=upns).exclude(folder="all"):
@@ -58,7 +58,7 @@ def _rows():
 
 
 def _round(upns, now, reason):
-    from integrations.m365.sync import mailbox_sync
+    from integrations.mail.sync import mailbox_sync
 
     per_mailbox = []
     started = time.perf_counter()
@@ -81,7 +81,7 @@ def _round(upns, now, reason):
 
 
 def sync_initial(params):
-    from integrations.models import SyncRun
+    from integrations.mail.models import SyncRun
 
     info = params["sim"]
     connect(info)
@@ -141,8 +141,8 @@ def sync_one(params):
 
 def idle(params):
     """Everything a sync process loads, without syncing: the baseline for sync_one."""
-    from integrations.connection import connection_get, graph_client_for
-    from integrations.m365 import sync  # noqa: F401 - imported for its memory
+    from integrations.mail import sync  # noqa: F401 - imported for its memory
+    from integrations.setup.connection import connection_get, graph_client_for
 
     info = params["sim"]
     connect(info)
@@ -152,7 +152,7 @@ def idle(params):
 
 
 def sync_capped(params):
-    from integrations.models import SyncRun
+    from integrations.mail.models import SyncRun
 
     info = params["sim"]
     connect(info)

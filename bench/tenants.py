@@ -29,7 +29,7 @@ def seed(params):
 
 
 def _collect_one(customer_id):
-    from integrations.m365.tenant_posture import tenant_posture_collect
+    from integrations.posture.tenant_posture import tenant_posture_collect
 
     return tenant_posture_collect(customer_id=customer_id)
 
@@ -38,7 +38,7 @@ def round_(params):
     """One full round over every linked tenant with `workers` processes."""
     from django.db import connections
 
-    from integrations.m365.tenant_posture import linked_customer_ids
+    from integrations.posture.tenant_posture import linked_customer_ids
     from security.models import CustomerTenant
 
     ids = linked_customer_ids()

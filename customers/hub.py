@@ -119,14 +119,20 @@ def communications_section(request, customer, *, domains, contacts):
             "more_meetings": more_meetings}
 
 
+def communications_context(page: hub_registry.HubPage):
+    return communications_section(page.request, page.customer, domains=page.domains, contacts=page.contacts)
+
+
 def hub_sections(request, customer, *, domains, contacts):
-    sections = communications_section(request, customer, domains=domains, contacts=contacts)
-    page = sections["message_page"]
+    """The context of every registered section, and the sections themselves (`hub_sections`) for hub.html."""
+    page = hub_registry.HubPage(request=request, customer=customer, domains=domains, contacts=contacts)
+    context = {"hub_sections": hub_registry.sections()}
+    for section in context["hub_sections"]:
+        context.update(section.context(page))
+    messages = context["message_page"]
     # The newest visible message leads page 1 of the same ordering: no second query for the "last email" line.
-    if page.number == 1 and page.object_list:
-        sections["latest_message"] = page.object_list[0]
+    if messages.number == 1 and messages.object_list:
+        context["latest_message"] = messages.object_list[0]
     else:
-        sections["latest_message"] = customer_latest_message(request.user, customer)
-    for section in hub_registry.sections():
-        sections.update(section(customer))
-    return sections
+        context["latest_message"] = customer_latest_message(request.user, customer)
+    return context

@@ -2,12 +2,12 @@
 
 from django.utils import timezone
 
-from integrations.connection import connection_get, connection_record_test, current_mailboxes, graph_client_for
-from integrations.diagnostics import connection_test
-from integrations.m365 import secrets
-from integrations.m365.posture_sync import posture_sync
-from integrations.m365.sync import mailbox_sync
-from integrations.m365.tenant_posture import tenant_posture_collect
+from integrations.mail.sync import mailbox_sync
+from integrations.posture.posture_sync import posture_sync
+from integrations.posture.tenant_posture import tenant_posture_collect
+from integrations.setup import secrets
+from integrations.setup.connection import connection_get, connection_record_test, current_mailboxes, graph_client_for
+from integrations.setup.diagnostics import connection_test
 
 from .seed import demo_customer_tenants_link
 

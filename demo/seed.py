@@ -8,8 +8,8 @@ from accounts.models import Role, User
 from customers.models import Contact, CustomerDomain
 from customers.services import customer_create
 from graphsim import customer_tenant_spec
-from integrations.services import connection_save
-from integrations.tenant_services import tenant_link_by_id
+from integrations.posture.tenant_services import tenant_link_by_id
+from integrations.setup.services import connection_save
 
 DEMO_PASSWORD = "vectis-demo-password"
 # The demo's last technician runs a busy helpdesk inbox: past Graph's

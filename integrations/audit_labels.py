@@ -6,8 +6,8 @@ from django.urls import reverse
 from audit.readable import TargetLabel, details_summariser_register, target_describer_register
 from security.models import CustomerTenant
 
-from .m365.sync import FOLDER_LABELS
-from .models import M365Connection
+from .mail.sync import FOLDER_LABELS
+from .setup.models import M365Connection
 
 
 def connections_describe(ids):

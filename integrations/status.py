@@ -10,11 +10,12 @@ from customers.selectors import mailbox_stored_counts
 from security.models import CustomerTenant, PostureRun
 from security.runs import latest_posture_run
 
-from .claims import claim_stale_after
-from .connection import connection_get
-from .m365.posture_sync import posture_in_progress
-from .m365.sync import FOLDER_LABELS
-from .models import MailboxState, SyncRun
+from .mail.models import SyncRun
+from .mail.sync import FOLDER_LABELS
+from .posture.posture_sync import posture_in_progress
+from .setup.claims import claim_stale_after
+from .setup.connection import connection_get
+from .setup.models import MailboxState
 
 FOLDERS = ("inbox", "sentitems", "calendar")
 MAIL_FOLDER_LABELS = {"inbox": "Inbox", "sentitems": "Sent items"}

@@ -8,7 +8,7 @@ from audit.log import audit_log
 from audit.models import AuditAction
 
 from . import tasks
-from .m365.posture_sync import posture_in_progress
+from .posture.posture_sync import posture_in_progress
 
 
 @transaction.atomic

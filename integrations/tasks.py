@@ -3,17 +3,17 @@
 leak data through them) and never carry message content in their arguments.
 
 Every task that claims work (a mailbox, the tenant's posture) follows the one
-recovery rule of integrations.claims; docs/operations.md audits each task."""
+recovery rule of integrations.setup.claims; docs/operations.md audits each task."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from customers.retention import communications_purge_old
 
-from .claims import claim_stale_after
-from .connection import connection_get, current_mailboxes
-from .m365.sync import mailbox_claim_row, mailbox_sync, sync_runs_purge_old
-from .models import MailboxState
+from .mail.sync import mailbox_claim_row, mailbox_sync, sync_runs_purge_old
+from .setup.claims import claim_stale_after
+from .setup.connection import connection_get, current_mailboxes
+from .setup.models import MailboxState
 
 # For every task: acks_late + reject_on_worker_lost, so a worker killed
 # mid-run gives the message back to the broker (the pool's parent rejects it
@@ -70,7 +70,7 @@ def sync_posture(self, run_id=None, reason="schedule"):
     messages queued by earlier versions (which created the run first) and is
     not used: the run is created once the claim is won."""
     # Imported here so mail sync never depends on the posture feature's imports.
-    from .m365.posture_sync import posture_claim_row, posture_collect
+    from .posture.posture_sync import posture_claim_row, posture_collect
 
     connection = connection_get()
     if connection is None:
@@ -87,7 +87,7 @@ def sync_customer_tenants_posture():
     """One task per linked customer tenant, so one failing tenant fails alone.
     How many run at once is the worker pool's concurrency; each client keeps
     to Graph's per-tenant pacing (identity reports, Conditional Access)."""
-    from .m365.tenant_posture import linked_customer_ids
+    from .posture.tenant_posture import linked_customer_ids
 
     for customer_id in linked_customer_ids():
         sync_customer_tenant_posture.delay(customer_id)
@@ -95,7 +95,7 @@ def sync_customer_tenants_posture():
 
 @shared_task(name="integrations.tasks.sync_customer_tenant_posture", **CLAIMING_TASK)
 def sync_customer_tenant_posture(self, customer_id):
-    from .m365.tenant_posture import tenant_claim_row, tenant_posture_collect
+    from .posture.tenant_posture import tenant_claim_row, tenant_posture_collect
 
     if tenant_posture_collect(customer_id=customer_id) == "skipped":
         retry_when_stale_if_redelivered(self, tenant_claim_row(customer_id).stale_in())
@@ -108,7 +108,7 @@ def resume_orphaned_work():
     it is taken over within the stale time without anyone pressing a button.
     (Mailboxes need no sweep: the mail schedule queues every mailbox whose
     claim is stale.)"""
-    from .m365.posture_sync import posture_run_orphaned
+    from .posture.posture_sync import posture_run_orphaned
 
     if connection_get() is not None and posture_run_orphaned():
         sync_posture.delay(reason="resume")

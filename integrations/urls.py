@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import tenant_views, views
+from . import views
+from .posture import tenant_views
 
 app_name = "integrations"
 

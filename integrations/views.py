@@ -8,14 +8,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import require_role
 from accounts.models import Role
 
-from .connection import admin_own_domains, connection_get
-from .diagnostics import REQUIRED_PERMISSIONS, TestReport, connection_test
-from .forms import ConnectionForm
-from .m365 import secrets
-from .services import connection_save, connection_test_record
+from .posture.tenant_views import consent_redirect_uri
+from .setup import secrets
+from .setup.connection import admin_own_domains, connection_get
+from .setup.diagnostics import REQUIRED_PERMISSIONS, TestReport, connection_test
+from .setup.forms import ConnectionForm
+from .setup.services import connection_save, connection_test_record
 from .status import integrations_status, mailbox_health
 from .sync_services import mailbox_resync_start, posture_sync_start_action, sync_start_action
-from .tenant_views import consent_redirect_uri
 
 
 @require_role(Role.ADMIN)

@@ -1,6 +1,6 @@
 from django.apps import AppConfig
 
-from customers.hub_registry import hub_section_register
+from customers.hub_registry import HubSection, hub_section_register
 
 
 class SecurityConfig(AppConfig):
@@ -11,5 +11,7 @@ class SecurityConfig(AppConfig):
         from .audit_labels import register
         from .selectors import posture_for_hub
 
-        hub_section_register(posture_for_hub)
+        hub_section_register(HubSection(anchor="security-posture", title="Security posture",
+                                        template="security/_hub_posture.html",
+                                        context=lambda page: posture_for_hub(page.customer)))
         register()

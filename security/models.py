@@ -161,7 +161,7 @@ class CustomerTenant(models.Model):
     """A customer's own Microsoft 365 tenant, linked by its admin's consent to
     the MSP's (multi-tenant) app. A linked customer's posture is read from
     that tenant alone, for posture only (never mail), and no longer by UPN
-    domain in the MSP's tenant. Changed only through integrations.tenant_services
+    domain in the MSP's tenant. Changed only through integrations.posture.tenant_services
     (which audits); the collection's own outcome fields are written by the run."""
 
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="tenant_link")

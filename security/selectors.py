@@ -176,7 +176,7 @@ def customer_posture(customer_id, *, list_limit=None):
 
 
 def posture_for_hub(customer):
-    """The hub's Security posture section context (customers/hub.py calls this)."""
+    """The hub's Security posture section context (registered in security/apps.py)."""
     posture = customer_posture(customer.pk, list_limit=HUB_LIST_LIMIT)
     return {"posture": posture, "posture_customer_id": customer.pk,
             "no_posture_reason": "" if posture else customer_no_posture_reason(customer.pk)}

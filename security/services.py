@@ -1,6 +1,6 @@
 """Writes to directory users and posture snapshots.
 
-The collector (integrations.m365.posture_sync) hands over plain ObservedUser
+The collector (integrations.posture.posture_sync) hands over plain ObservedUser
 records for the users it matched to a customer; everything here happens in
 one transaction, so a page never sees half a run.
 """

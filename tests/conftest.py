@@ -171,7 +171,7 @@ def owner_database_role(app_database_role):
 @pytest.fixture(autouse=True)
 def fresh_token_apps():
     """MSAL applications (and their cached tokens) live for the process; each test starts without any."""
-    from integrations.m365.tokens import forget_token_apps
+    from integrations.graph.tokens import forget_token_apps
 
     forget_token_apps()
     yield
@@ -248,7 +248,7 @@ def m365_connected(graph_sim, db):
     one customer per simulated customer domain (subdomains match through it)."""
     from customers.services import customer_create
     from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-    from integrations.services import connection_save
+    from integrations.setup.services import connection_save
 
     spec = graph_sim.simulator.tenant.spec
     for domain in spec.customer_domains:
@@ -278,19 +278,19 @@ class SyncKit:
         return self.tenant.spec.anchor
 
     def mailboxes(self):
-        from integrations.connection import current_mailboxes
+        from integrations.setup.connection import current_mailboxes
 
         return list(current_mailboxes())
 
     def client(self, sleeps=None):
         """A Graph client for the saved connection that records waits instead of sleeping."""
-        from integrations.connection import connection_get, graph_client_for
+        from integrations.setup.connection import connection_get, graph_client_for
 
         sleeps = [] if sleeps is None else sleeps
         return graph_client_for(connection_get(), sleep=sleeps.append)
 
     def sync(self, mailboxes=None, *, now=None, client=None, **kwargs):
-        from integrations.m365.sync import mailbox_sync
+        from integrations.mail.sync import mailbox_sync
 
         return [mailbox_sync(upn=upn, now=now or self.now, client=client, **kwargs) for upn in mailboxes or self.mailboxes()]
 
@@ -365,7 +365,7 @@ class SyncKit:
         assert not Event.objects.filter(holders__isnull=True).exists()
 
     def _data_clock(self):
-        from integrations.models import MailboxState
+        from integrations.setup.models import MailboxState
 
         used = {self.now, *MailboxState.objects.exclude(calendar_synced_at=None).values_list("calendar_synced_at", flat=True)}
         return min(used), max(used)

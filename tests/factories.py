@@ -5,7 +5,7 @@ Snapshot rows and metrics come from the real posture code
 the posture sync stores with, so a test snapshot cannot drift from a real one
 or hold a combination of figures the sync could never write.
 
-Absolute imports only: tests/test_compliance_packs.py imports this module in
+Absolute imports only: tests/compliance/test_compliance_packs.py imports this module in
 a subprocess with tests/ on sys.path.
 """
 

@@ -4,7 +4,7 @@ and the warnings every admin page shows."""
 from django.conf import settings
 
 from accounts.models import Role
-from integrations.connection import secret_expiry_banners
+from integrations.setup.connection import secret_expiry_banners
 
 
 def navigation(request):

@@ -216,7 +216,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SYNC_EVERY = 1
 
 VECTIS_MAIL_SYNC_MINUTES = env_int("VECTIS_MAIL_SYNC_MINUTES", 10, minimum=1)
-# A claim (a mailbox's sync, the posture collection: integrations.claims) not
+# A claim (a mailbox's sync, the posture collection: integrations.setup.claims) not
 # refreshed for this long belongs to a worker that died, and another run may
 # take the work over. Keep it well above the
 # longest single Graph request with its retries (a few minutes); tests that

@@ -2,7 +2,7 @@ from django.urls import include, path
 
 from accounts import views
 from customers import urls as customers_urls
-from integrations import body_urls
+from integrations.mail import body_urls
 
 from . import pages
 

@@ -236,9 +236,9 @@ class World:
     def connect(self):
         """What journey 1 does on the Configure page: save the Microsoft 365 connection, with its passed Test."""
         from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-        from integrations.connection import connection_record_test
-        from integrations.diagnostics import connection_test
-        from integrations.services import connection_save
+        from integrations.setup.connection import connection_record_test
+        from integrations.setup.diagnostics import connection_test
+        from integrations.setup.services import connection_save
 
         values = {"tenant_id": self.spec.tenant_id, "client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET,
                   "mailboxes": self.technician_mailboxes()}
@@ -250,9 +250,9 @@ class World:
 
     def sync(self, mailboxes=None, *, posture=True):
         """What the scheduled jobs do: each technician mailbox, then the security posture."""
-        from integrations.connection import connection_get, graph_client_for
-        from integrations.m365.posture_sync import posture_sync
-        from integrations.m365.sync import mailbox_sync
+        from integrations.mail.sync import mailbox_sync
+        from integrations.posture.posture_sync import posture_sync
+        from integrations.setup.connection import connection_get, graph_client_for
 
         summaries = [mailbox_sync(upn=upn, reason="initial") for upn in mailboxes or self.technician_mailboxes()]
         assert all(s and s["outcome"] == "success" for s in summaries), summaries

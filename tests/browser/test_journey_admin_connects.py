@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import expect
 
 from graphsim import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
-from integrations.models import M365Connection, MailboxState, SyncRun
+from integrations.mail.models import SyncRun
+from integrations.setup.models import M365Connection, MailboxState
 
 pytestmark = pytest.mark.browser
 

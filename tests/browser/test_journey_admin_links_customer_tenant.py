@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from customers.models import Customer
 from graphsim import customer_tenant_spec
-from integrations.m365.tenant_posture import tenant_posture_collect
+from integrations.posture.tenant_posture import tenant_posture_collect
 from security.models import CustomerTenant
 
 from .conftest import TIMEOUT_MS, Visit

@@ -25,7 +25,7 @@ from customers.selectors import (
     customer_messages,
     customer_recent_messages,
 )
-from integrations.m365.sync import mailbox_sync
+from integrations.mail.sync import mailbox_sync
 
 pytestmark = pytest.mark.browser
 

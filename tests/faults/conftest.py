@@ -41,8 +41,8 @@ _USER_SEGMENT = re.compile(r"^/v1\.0/users(?:/|\(')([^/'()]+)", re.IGNORECASE)
 
 @pytest.fixture
 def small_pages(monkeypatch):
-    monkeypatch.setattr("integrations.m365.mail_sync.PAGE_SIZE", SMALL_PAGE)
-    monkeypatch.setattr("integrations.m365.calendar_sync.PAGE_SIZE", SMALL_PAGE)
+    monkeypatch.setattr("integrations.mail.mail_sync.PAGE_SIZE", SMALL_PAGE)
+    monkeypatch.setattr("integrations.mail.calendar_sync.PAGE_SIZE", SMALL_PAGE)
 
 
 def assert_no_duplicates():

@@ -23,8 +23,9 @@ from datetime import timedelta
 
 import pytest
 
-from integrations.connection import connection_get, graph_client_for
-from integrations.models import MailboxState, SyncRun
+from integrations.mail.models import SyncRun
+from integrations.setup.connection import connection_get, graph_client_for
+from integrations.setup.models import MailboxState
 
 from .conftest import assert_clean_outcome, sync_until_settled
 
@@ -184,7 +185,7 @@ def test_a_redelivered_sync_meeting_a_dead_runs_claim_comes_back_when_the_claim_
     from celery.exceptions import Retry
     from django.utils import timezone
 
-    from integrations.claims import claim_stale_after
+    from integrations.setup.claims import claim_stale_after
     from integrations.tasks import sync_mailbox
 
     jane = sync_kit.mailboxes()[0]

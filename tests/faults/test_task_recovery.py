@@ -30,10 +30,10 @@ import time
 import pytest
 from django.utils import timezone
 
-from integrations.claims import INTERRUPTED_ERROR
-from integrations.connection import connection_get
-from integrations.m365.posture_sync import posture_collect
-from integrations.models import SyncRun
+from integrations.mail.models import SyncRun
+from integrations.posture.posture_sync import posture_collect
+from integrations.setup.claims import INTERRUPTED_ERROR
+from integrations.setup.connection import connection_get
 from integrations.tasks import sync_mailbox, sync_posture
 from security.models import DirectoryUser, PostureRun, PostureSnapshot
 from vectis.celery import app

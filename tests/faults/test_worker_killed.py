@@ -35,8 +35,9 @@ process cannot open SQLite's in-memory test database.
 import pytest
 
 from customers.models import MessageHolder
-from integrations.claims import INTERRUPTED_ERROR
-from integrations.models import MailboxState, SyncRun
+from integrations.mail.models import SyncRun
+from integrations.setup.claims import INTERRUPTED_ERROR
+from integrations.setup.models import MailboxState
 from integrations.tasks import sync_mailbox
 
 from .conftest import SMALL_PAGE, assert_clean_outcome

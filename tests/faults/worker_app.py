@@ -51,6 +51,6 @@ def small_pages(**kwargs):
     """In each pool process (Django is set up by then)."""
     size = os.environ.get("VECTIS_TEST_PAGE_SIZE")
     if size:
-        from integrations.m365 import calendar_sync, mail_sync
+        from integrations.mail import calendar_sync, mail_sync
 
         mail_sync.PAGE_SIZE = calendar_sync.PAGE_SIZE = int(size)

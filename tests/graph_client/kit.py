@@ -4,8 +4,8 @@ No database, no real network."""
 import base64
 import json
 
-from integrations.m365.client import GraphClient
-from integrations.m365.transport import RetryPolicy
+from integrations.graph.client import GraphClient
+from integrations.graph.transport import RetryPolicy
 
 LOGIN = "https://login.vectis.test"
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from responses import matchers
 
-from integrations.m365 import errors
+from integrations.graph import errors
 
 from .kit import ALLOWED, GRAPH, JANE_ID, Provider, add_login, make_client
 

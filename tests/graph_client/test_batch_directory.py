@@ -6,7 +6,7 @@ import pytest
 import responses
 from responses import matchers
 
-from integrations.m365 import errors
+from integrations.graph import errors
 
 from .kit import GRAPH, JANE_ID, Sleeps, add_login, graph_error, make_client
 

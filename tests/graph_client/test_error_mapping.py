@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from integrations.m365 import errors
+from integrations.graph import errors
 
 from .kit import ALL_ROLES, GRAPH, add_discovery, add_token, graph_error, make_client
 

@@ -5,8 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from responses import matchers
 
-from integrations.m365 import errors
-from integrations.m365.client import EVENT_FIELDS, MESSAGE_FIELDS
+from integrations.graph import errors
+from integrations.graph.client import EVENT_FIELDS, MESSAGE_FIELDS
 
 from .kit import GRAPH, JANE_ID, add_login, make_client
 

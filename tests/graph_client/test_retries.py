@@ -5,9 +5,9 @@ import pytest
 import requests
 import responses
 
-from integrations.m365 import errors
-from integrations.m365.client import GraphClient
-from integrations.m365.transport import RetryPolicy
+from integrations.graph import errors
+from integrations.graph.client import GraphClient
+from integrations.graph.transport import RetryPolicy
 
 from .kit import GRAPH, LOGIN, Provider, Sleeps, add_discovery, add_login, add_token, graph_error, make_client
 

@@ -6,8 +6,8 @@ import uuid
 import pytest
 import requests
 
-from integrations.m365 import errors
-from integrations.m365.client import GraphClient
+from integrations.graph import errors
+from integrations.graph.client import GraphClient
 
 from .kit import GRAPH, LOGIN, SECRET, Provider, Sleeps, add_discovery, add_login, add_token, assert_secret_absent, make_client, make_jwt
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
-from integrations.m365 import errors
+from integrations.graph import errors
 
 from .kit import assert_secret_absent, make_client, make_jwt
 

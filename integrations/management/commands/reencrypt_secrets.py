@@ -2,9 +2,9 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.connection import connection_get
-from integrations.m365 import secrets
-from integrations.services import connection_secret_reencrypt
+from integrations.setup import secrets
+from integrations.setup.connection import connection_get
+from integrations.setup.services import connection_secret_reencrypt
 
 
 class Command(BaseCommand):

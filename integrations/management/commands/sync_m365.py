@@ -8,9 +8,9 @@ scripts. Exits non-zero when a mailbox failed.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.connection import connection_get, current_mailboxes
-from integrations.m365.sync import mailbox_sync
-from integrations.models import SyncRun
+from integrations.mail.models import SyncRun
+from integrations.mail.sync import mailbox_sync
+from integrations.setup.connection import connection_get, current_mailboxes
 
 COLUMNS = ("seen", "kept", "dropped", "removed", "graph_requests", "requests_per_thousand", "retries", "throttled_seconds")
 

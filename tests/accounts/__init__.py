@@ -1,0 +1,1 @@
+"""Sign-in, passwords, users, time zones and the role matrix."""

@@ -1,0 +1,1 @@
+"""The audit log: its rows, hash chain, names and page."""

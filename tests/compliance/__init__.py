@@ -1,0 +1,1 @@
+"""Evidence packs: control evaluation, the pack files, wording and the compliance page."""

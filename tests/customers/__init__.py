@@ -1,0 +1,1 @@
+"""Customers, domains, the CSV import and the customer hub (access rule, query budget)."""

@@ -1,0 +1,1 @@
+"""The demo: run command and showcase tenant."""

@@ -3,7 +3,7 @@ whatever day CI happens to run on:
 
 - by default at PINNED (conftest's autouse `test_clock`), with time flowing
   from there so timeouts and waits behave;
-- the date-sensitive checks (tests/test_any_instant.py) at each of INSTANTS:
+- the date-sensitive checks (tests/project/test_any_instant.py) at each of INSTANTS:
   the instants that historically break date code, plus the real "now";
 - browser journeys and real-worker runs read the machine's clock, as
   production does (other processes cannot share a travelled clock); they

@@ -22,13 +22,13 @@ from compliance.controls import framework_by_key
 from compliance.packs import build_pack, pack_source
 from compliance.verify import verify_pack
 from customers.models import Customer, Event, MessageCustomer
-from integrations.connection import connection_get, graph_client_for
-from integrations.m365.posture_sync import posture_sync
+from integrations.posture.posture_sync import posture_sync
+from integrations.setup.connection import connection_get, graph_client_for
 from security.models import PostureRun, PostureSnapshot
 from security.selectors import customer_posture
 
-from .clock import INSTANTS
-from .factories import make_user
+from ..clock import INSTANTS
+from ..factories import make_user
 
 
 @pytest.fixture(params=INSTANTS, ids=lambda instant: instant.name)

@@ -129,6 +129,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def _service_env():
+    """The environment for a service process (Redis): without libfaketime,
+    which a run at another date (README: faketime ./dev test) preloads into
+    every child. Redis runs on its own clock in production too, and under
+    libfaketime it never starts (its allocator's clock_gettime recursion)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAKETIME")}
+    env["LD_PRELOAD"] = " ".join(lib for lib in env.get("LD_PRELOAD", "").split() if "faketime" not in lib)
+    return env
+
+
 class PrivateRedis:
     """A redis-server of this test's own (never the shared one), configured as
     docker-compose runs it: nothing kept on disk, so a restart empties it."""
@@ -151,7 +161,7 @@ class PrivateRedis:
         self.process = subprocess.Popen(
             [redis_server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.directory), "--logfile", str(self.directory / "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=_service_env())
         wait_for("the private redis-server to answer", self.ping, 15, [self])
 
     def ping(self):
